@@ -1,0 +1,382 @@
+"""The project store: one directory, one SQLite database, one settings file.
+
+``Project`` owns the connection. Foreign keys are on, every write goes through
+:meth:`Project.transaction` (``BEGIN IMMEDIATE``, so a second writer waits and then fails with
+a clear message instead of corrupting anything), and the schema is built by named migrations
+recorded in ``schema_migrations``. Before an existing database is migrated, a backup is written.
+
+Offsets (``start``/``end`` of turns and segments) are Python string indices (code points) into
+``documents.text``; SQLite's ``substr`` counts characters the same way, so
+``substr(text, start + 1, end - start)`` is the segment text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from qualcode.errors import ProjectError
+
+DB_NAME = "qualcode.db"
+SETTINGS_NAME = "settings.yaml"
+BACKUP_DIR = "backups"
+BUSY_TIMEOUT_S = 10.0
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "codebook": None,
+    "unit": "turn",
+    "max_segment_words": 250,
+    "spacy_model": "nl_core_news_sm",
+    "embedding_model": None,
+    "threshold": 0.5,
+}
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------------------------
+# Migrations: append only. Each is a named function; its name is recorded once applied.
+
+
+def _m001_initial(conn: sqlite3.Connection) -> None:
+    conn.executescript(
+        """
+        CREATE TABLE project (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            path TEXT,
+            sha256 TEXT NOT NULL,
+            format TEXT NOT NULL,
+            encoding TEXT,
+            text TEXT NOT NULL,
+            attributes TEXT NOT NULL DEFAULT '{}',
+            unit TEXT NOT NULL DEFAULT 'turn',
+            words INTEGER NOT NULL DEFAULT 0,
+            ingested_at TEXT NOT NULL
+        );
+        CREATE TABLE speakers (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            label TEXT NOT NULL,
+            role TEXT,
+            is_interviewer INTEGER NOT NULL DEFAULT 0,
+            attributes TEXT NOT NULL DEFAULT '{}',
+            UNIQUE (document_id, label)
+        );
+        CREATE TABLE turns (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            ord INTEGER NOT NULL,
+            speaker_id INTEGER NOT NULL REFERENCES speakers(id) ON DELETE CASCADE,
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            timestamp TEXT,
+            start_time REAL,
+            end_time REAL,
+            UNIQUE (document_id, ord)
+        );
+        CREATE TABLE segments (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            turn_id INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+            ord INTEGER NOT NULL,
+            unit TEXT NOT NULL,
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            -- 0 for annotation-only passages such as '(stilte)': never coded
+            has_words INTEGER NOT NULL DEFAULT 1,
+            UNIQUE (document_id, ord)
+        );
+        CREATE INDEX segments_turn ON segments(turn_id);
+        -- Tokens and lemmas computed once per segment by the NLP pipeline named here.
+        CREATE TABLE segment_nlp (
+            segment_id INTEGER PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
+            pipeline TEXT NOT NULL,
+            tokens TEXT NOT NULL
+        );
+        CREATE TABLE codes (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            code_key TEXT NOT NULL,
+            parent_id INTEGER REFERENCES codes(id) ON DELETE RESTRICT,
+            label TEXT NOT NULL,
+            definition TEXT,
+            color TEXT,
+            ord INTEGER NOT NULL DEFAULT 0,
+            spec TEXT NOT NULL DEFAULT '{}',
+            origin TEXT NOT NULL DEFAULT 'codebook'
+        );
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            command TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            params TEXT NOT NULL DEFAULT '{}',
+            summary TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE codings (
+            id INTEGER PRIMARY KEY,
+            segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+            code_id INTEGER NOT NULL REFERENCES codes(id) ON DELETE RESTRICT,
+            coder TEXT NOT NULL,
+            status TEXT NOT NULL
+                CHECK (status IN ('suggested', 'accepted', 'rejected', 'manual')),
+            score REAL,
+            source TEXT,
+            explanation TEXT,
+            run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (segment_id, code_id, coder)
+        );
+        CREATE INDEX codings_code ON codings(code_id);
+        CREATE INDEX codings_status ON codings(status);
+        CREATE TABLE memos (
+            id INTEGER PRIMARY KEY,
+            target_type TEXT NOT NULL
+                CHECK (target_type IN ('project', 'document', 'code', 'segment')),
+            target_id INTEGER,
+            coder TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
+    ("001_initial", _m001_initial),
+]
+
+
+# --------------------------------------------------------------------------------------------
+
+
+class Project:
+    """An open qualcode project. Use :func:`init_project` or :func:`open_project`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.conn = conn
+        self._depth = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def db_path(self) -> Path:
+        return self.path / DB_NAME
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write. Nested calls join the outer transaction (via a savepoint)."""
+        if self._depth:
+            name = f"sp{self._depth}"
+            self.conn.execute(f"SAVEPOINT {name}")
+            self._depth += 1
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute(f"ROLLBACK TO {name}")
+                self.conn.execute(f"RELEASE {name}")
+                raise
+            else:
+                self.conn.execute(f"RELEASE {name}")
+            finally:
+                self._depth -= 1
+            return
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise ProjectError(
+                f"{self.db_path}: the project is in use by another qualcode command ({exc})",
+                "wait until it has finished and try again",
+            ) from exc
+        self._depth = 1
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.rollback()
+            raise
+        else:
+            self.conn.commit()
+        finally:
+            self._depth = 0
+
+    # -- settings ----------------------------------------------------------------------------
+
+    @property
+    def settings_path(self) -> Path:
+        return self.path / SETTINGS_NAME
+
+    def settings(self) -> dict[str, Any]:
+        import yaml
+
+        data = dict(DEFAULT_SETTINGS)
+        if self.settings_path.exists():
+            try:
+                loaded = yaml.safe_load(self.settings_path.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as exc:
+                raise ProjectError(
+                    f"{self.settings_path}: not valid YAML ({exc})",
+                    "fix the file or delete it to go back to the defaults",
+                ) from exc
+            if not isinstance(loaded, dict):
+                raise ProjectError(f"{self.settings_path}: expected key: value lines")
+            data.update(loaded)
+        return data
+
+    def update_settings(self, **changes: Any) -> None:
+        import yaml
+
+        data = self.settings()
+        data.update(changes)
+        tmp = self.settings_path.with_suffix(".tmp")
+        header = "# qualcode project settings; edit with care.\n"
+        tmp.write_text(header + yaml.safe_dump(data, allow_unicode=True, sort_keys=True), "utf-8")
+        tmp.replace(self.settings_path)
+
+    # -- project facts -----------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM project WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @property
+    def uid(self) -> str:
+        value = self.meta("uuid")
+        assert value is not None
+        return value
+
+    def start_run(self, command: str, params: dict[str, Any]) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO runs (command, started_at, params) VALUES (?, ?, ?)",
+            (command, now(), json.dumps(params, ensure_ascii=False, default=str)),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def finish_run(self, run_id: int, summary: dict[str, Any]) -> None:
+        self.conn.execute(
+            "UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
+            (now(), json.dumps(summary, ensure_ascii=False, default=str), run_id),
+        )
+
+    def backup(self, reason: str) -> Path:
+        """Copy the database with SQLite's online backup API; returns the backup's path."""
+        folder = self.path / BACKUP_DIR
+        folder.mkdir(exist_ok=True)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        target = folder / f"qualcode-{stamp}-{reason}.db"
+        dest = sqlite3.connect(target)
+        try:
+            self.conn.backup(dest)
+        finally:
+            dest.close()
+        return target
+
+
+def _connect(db_path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    # Deleted text must not linger in free pages (pseudonymisation relies on this).
+    conn.execute("PRAGMA secure_delete = ON")
+    return conn
+
+
+def _applied(conn: sqlite3.Connection) -> list[str]:
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if not has_table:
+        return []
+    return [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY id")]
+
+
+def _migrate(project: Project, *, fresh: bool) -> None:
+    conn = project.conn
+    applied = _applied(conn)
+    known = [name for name, _ in MIGRATIONS]
+    unknown = [name for name in applied if name not in known]
+    if unknown:
+        raise ProjectError(
+            f"{project.db_path}: made by a newer qualcode (schema {unknown[-1]})",
+            "upgrade qualcode to open this project",
+        )
+    pending = [(n, f) for n, f in MIGRATIONS if n not in applied]
+    if not pending:
+        return
+    if not fresh:
+        project.backup("before-migration")
+    with project.transaction():
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, applied_at TEXT NOT NULL)"
+        )
+        for name, func in pending:
+            func(conn)
+            conn.execute(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)", (name, now())
+            )
+
+
+def init_project(path: str | Path, *, codebook: str | Path | None = None) -> Project:
+    """Create a project directory (or reuse an empty/existing one) and return it open."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise ProjectError(f"{folder}: exists and is not a directory")
+    folder.mkdir(parents=True, exist_ok=True)
+    fresh = not (folder / DB_NAME).exists()
+    project = Project(folder, _connect(folder / DB_NAME))
+    _migrate(project, fresh=fresh)
+    with project.transaction() as conn:
+        if project.meta("uuid") is None:
+            from qualcode import __version__
+
+            conn.executemany(
+                "INSERT INTO project (key, value) VALUES (?, ?)",
+                [("uuid", str(uuid.uuid4())), ("created_at", now()), ("created_by", __version__)],
+            )
+    if not project.settings_path.exists():
+        project.update_settings()
+    if codebook is not None:
+        project.update_settings(codebook=str(Path(codebook).resolve()))
+    return project
+
+
+def open_project(path: str | Path) -> Project:
+    """Open an existing project; a clear error when ``path`` is not one."""
+    folder = Path(path)
+    db = folder / DB_NAME
+    if not db.exists():
+        raise ProjectError(
+            f"{folder}: no qualcode project here",
+            f"create one with 'qualcode init {folder}' or use 'qualcode run'",
+        )
+    try:
+        project = Project(folder, _connect(db))
+        project.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise ProjectError(f"{db}: not a qualcode database ({exc})") from exc
+    _migrate(project, fresh=False)
+    return project
