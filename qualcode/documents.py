@@ -44,14 +44,12 @@ def find_document(project: Project, ref: str | int) -> sqlite3.Row:
     if text.isdigit():
         row = conn.execute("SELECT * FROM documents WHERE id = ?", (int(text),)).fetchone()
     if row is None:
-        key = document_key(text)
-        for candidate in conn.execute("SELECT * FROM documents ORDER BY id"):
-            if (
-                candidate["name"].casefold() == text.casefold()
-                or document_key(candidate["name"]) == key
-            ):
-                row = candidate
-                break
+        # The exact file name first, then the name without extension.
+        candidates = conn.execute("SELECT * FROM documents ORDER BY id").fetchall()
+        row = next((c for c in candidates if c["name"].casefold() == text.casefold()), None)
+        if row is None:
+            key = document_key(text)
+            row = next((c for c in candidates if document_key(c["name"]) == key), None)
     if row is None:
         # A unique prefix is enough: 'fg05' for 'fg05_mantelzorg_groningen.srt'.
         matches = [

@@ -47,10 +47,11 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from qualcode.cli import project_cmds
+    from qualcode.cli import codebook_cmds, coding_cmds, export_cmds, project_cmds
 
-    for command in project_cmds.COMMANDS:
-        cli.add_command(command)
+    for module in (project_cmds, codebook_cmds, coding_cmds, export_cmds):
+        for command in module.COMMANDS:
+            cli.add_command(command)
 
 
 _register()

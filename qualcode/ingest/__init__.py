@@ -81,13 +81,15 @@ def _parse_all(files: Sequence[Path], meta: Metadata | None, encoding: str | Non
     names: dict[str, Path] = {}
     for path in files:
         name = path.name
-        if name.casefold() in names:
+        key = document_key(name)
+        if key in names:
             raise TranscriptError(
                 path,
-                f"has the same name as {names[name.casefold()]}",
-                hint="rename one of the two files: documents are identified by file name",
+                f"has the same name as {names[key]}",
+                hint="rename one of the two files: documents are identified by file name"
+                " (without extension)",
             )
-        names[name.casefold()] = path
+        names[key] = path
         known = [s for s in meta.speakers_of(name)] if meta else []
         transcript = read_transcript(path, encoding=encoding, known_speakers=known)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -105,26 +107,34 @@ def _check_metadata(meta: Metadata, parsed: Sequence[_Parsed], project: Project)
         if key not in in_batch and key not in in_project:
             raise TranscriptError(
                 meta.file,
-                f"names a document that is not being ingested: '{key}'",
+                f"names a document that is not being ingested: '{meta.names.get(key, key)}'",
                 line=line,
                 hint="check the file name in the 'document' column or add that transcript",
             )
         if key in in_batch:
-            labels = {speaker_key(t.speaker) for t in in_batch[key].transcript.turns}
+            doc_name = in_batch[key].name
+            written = {t.speaker for t in in_batch[key].transcript.turns}
         else:
-            labels = {
-                speaker_key(r[0])
+            doc_name = next(
+                r[0]
+                for r in project.conn.execute(
+                    "SELECT name FROM documents WHERE id = ?", (in_project[key],)
+                )
+            )
+            written = {
+                r[0]
                 for r in project.conn.execute(
                     "SELECT label FROM speakers WHERE document_id = ?", (in_project[key],)
                 )
             }
+        labels = {speaker_key(label) for label in written}
         for skey, smeta in meta.speakers.get(key, {}).items():
             if skey not in labels:
                 raise TranscriptError(
                     meta.file,
-                    f"speaker '{skey}' does not occur in '{key}'",
+                    f"speaker '{smeta.label or skey}' does not occur in '{doc_name}'",
                     line=smeta.line,
-                    hint="speakers in that file: " + ", ".join(sorted(labels)),
+                    hint="speakers in that file: " + ", ".join(sorted(written)),
                 )
 
 
@@ -342,6 +352,15 @@ def ingest_files(
         r["name"]: (r["id"], r["sha256"])
         for r in project.conn.execute("SELECT id, name, sha256 FROM documents")
     }
+    by_key = {document_key(name): name for name in existing}
+    for p in parsed:
+        other = by_key.get(document_key(p.name))
+        if other is not None and other != p.name:
+            raise TranscriptError(
+                p.path,
+                f"the project already has a document with the same name: {other}",
+                hint="rename the file: documents are identified by file name (without extension)",
+            )
     to_replace = [p for p in parsed if p.name in existing and existing[p.name][1] != p.sha256]
     if replace and to_replace:
         report.backup = project.backup("before-replace")

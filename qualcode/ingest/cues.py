@@ -37,6 +37,10 @@ def _speaker_prefixes(cues: Sequence[Cue]) -> list[tuple[str | None, str, str | 
     trusted = {label for label, n in counts.items() if n >= 2} | {
         m.label for m in matches if m and m.convention
     }
+    unvoiced = [m for cue, m in zip(cues, matches, strict=True) if not cue.voice]
+    if unvoiced and sum(1 for m in unvoiced if m) >= 0.8 * len(unvoiced):
+        # Zoom style: (nearly) every cue starts with 'Name:', so a name said once is a speaker.
+        trusted |= set(counts)
     out: list[tuple[str | None, str, str | None]] = []
     for cue, m in zip(cues, matches, strict=True):
         if cue.voice:

@@ -60,7 +60,8 @@ def layout(turns: Sequence[RawTurn]) -> tuple[str, list[LaidTurn]]:
     return "".join(parts), laid
 
 
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?…])[\"”’')\]]*\s+(?=[\"“‘(\[]?[A-ZÀ-Ý0-9])")
+# Closing quotes and brackets after the full stop belong to the sentence they close.
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?…])(?P<close>[\"”’')\]]*)\s+(?=[\"“‘(\[]?[A-ZÀ-Ý0-9])")
 
 
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -68,7 +69,7 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     spans = []
     cursor = start
     for m in _SENTENCE_END_RE.finditer(text, start, end):
-        spans.append((cursor, m.start()))
+        spans.append((cursor, m.end("close")))
         cursor = m.end()
     spans.append((cursor, end))
     return [(a, b) for a, b in spans if text[a:b].strip()]

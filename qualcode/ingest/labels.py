@@ -22,7 +22,8 @@ from qualcode.text import TIMESTAMP, parse_timestamp
 _TS = rf"(?:\[{TIMESTAMP}\]|\({TIMESTAMP}\)|#{TIMESTAMP}(?:-\d+)?#|{TIMESTAMP})"
 _LEAD = rf"^\s*(?P<ts1>{_TS})?\s*[-–]?\s*"
 _NAME_WORD = r"[A-Za-zÀ-ÖØ-öø-ÿ][\w'’.\-]*"
-_LABEL = rf"(?P<label>{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,4}}?)"
+# Later words may be a number: ``Spreker 1``, ``Deelnemer 4``.
+_LABEL = rf"(?P<label>{_NAME_WORD}(?:\s+(?:{_NAME_WORD}|\d{{1,3}})){{0,4}}?)"
 _ROLE = r"(?:\s*\((?P<role>[^()\n]{1,40})\))?"
 _BOLD = r"(?:\*\*|__)?"
 
@@ -101,8 +102,9 @@ def is_interviewer_label(label: str) -> bool:
 
 
 def _first_ts(match: re.Match[str]) -> str | None:
+    groups = match.groupdict()  # LABEL_LINE_RE has no ts3
     for group in ("ts1", "ts2", "ts3"):
-        value = match.group(group)
+        value = groups.get(group)
         if value:
             return value.strip("[]()#").split("-")[0]
     return None

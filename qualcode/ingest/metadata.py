@@ -33,6 +33,7 @@ class SpeakerMeta:
     interviewer: bool | None
     attributes: dict[str, str]
     line: int
+    label: str = ""  # as written in the metadata file
 
 
 @dataclass
@@ -41,6 +42,8 @@ class Metadata:
     documents: dict[str, dict[str, str]] = field(default_factory=dict)
     document_lines: dict[str, int] = field(default_factory=dict)
     speakers: dict[str, dict[str, SpeakerMeta]] = field(default_factory=dict)
+    # document key -> the name as written in the metadata file (for messages)
+    names: dict[str, str] = field(default_factory=dict)
 
     def for_document(self, name: str) -> dict[str, str]:
         return self.documents.get(document_key(name), {})
@@ -149,13 +152,14 @@ def load_metadata(path: str | Path) -> Metadata:
         if not doc:
             raise TranscriptError(file, "row without a document name", line=line)
         key = document_key(doc)
+        meta.names.setdefault(key, doc)
         speaker = values.pop("speaker", "")
         role = values.pop("role", "")
         interviewer = _flag(values.pop("interviewer", ""), file, line)
         extra = {k: v for k, v in values.items() if v}
         if speaker:
             meta.speakers.setdefault(key, {})[speaker_key(speaker)] = SpeakerMeta(
-                role or None, interviewer, extra, line
+                role or None, interviewer, extra, line, speaker
             )
         else:
             meta.documents.setdefault(key, {}).update(extra)

@@ -36,6 +36,7 @@ class Paragraph:
     # Set by structured sources (a docx table's speaker column): no label parsing needed.
     speaker: str | None = None
     timestamp: str | None = None
+    role: str | None = None
 
 
 def _strip_markdown(text: str) -> str:
@@ -48,14 +49,15 @@ def _labels(paragraphs: Sequence[Paragraph]) -> list[LabelMatch | None]:
 
 
 def _trusted(matches: Sequence[LabelMatch | None], known: set[str]) -> set[str]:
-    """Labels we believe: conventions, names seen twice or more, names from the metadata."""
+    """Labels we believe: conventions, names seen twice or more, names from the metadata, and
+    names with a timestamp (``[00:12:31] Karel Jansen: ...``: a sentence never starts so)."""
     counts = Counter(m.label for m in matches if m)
     return {
         label
         for label, n in counts.items()
         if n >= 2
         or label.casefold() in known
-        or any(m and m.label == label and m.convention for m in matches)
+        or any(m and m.label == label and (m.convention or m.timestamp) for m in matches)
     }
 
 
@@ -76,7 +78,7 @@ def paragraphs_to_turns(
             text = _strip_markdown(text)
         text = normalise_paragraph(text)
         if text:
-            paras.append(Paragraph(text, p.line, p.speaker, p.timestamp))
+            paras.append(Paragraph(text, p.line, p.speaker, p.timestamp, p.role))
     if not paras:
         raise TranscriptError(file, "the file has no text", hint="check that it is the right file")
 
@@ -103,7 +105,7 @@ def paragraphs_to_turns(
 
     for para, match in zip(paras, matches, strict=True):
         if para.speaker is not None:
-            label, text, ts, new_role = para.speaker, para.text, para.timestamp, None
+            label, text, ts, new_role = para.speaker, para.text, para.timestamp, para.role
         elif match is not None and match.label in trusted:
             label, text, ts, new_role = match.label, match.rest, match.timestamp, match.role
         else:

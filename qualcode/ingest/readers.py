@@ -10,17 +10,23 @@ from pathlib import Path
 from qualcode.errors import TranscriptError
 from qualcode.ingest.cues import Cue, cues_to_turns
 from qualcode.ingest.encoding import read_text
+from qualcode.ingest.labels import match_label
 from qualcode.ingest.paragraphs import Paragraph, paragraphs_to_turns
 from qualcode.models import ParsedTranscript
 from qualcode.text import normalise_newlines, parse_timestamp
 
 Reader = Callable[..., ParsedTranscript]
+_DASH_LINE_RE = re.compile(r"^\s*(?:-|–|>>)\s+\S")
 
 
-def _line_paragraphs(text: str) -> list[Paragraph]:
+def _line_paragraphs(text: str, *, markdown: bool = False) -> list[Paragraph]:
     """Paragraphs of a plain-text file: blank-line separated blocks, or one per line.
 
-    Transcribers do both; a block whose lines each start with a label is split per line.
+    Transcribers do both; a block whose lines each start with a label is split per line, and a
+    label alone on a line (``Spreker 1 [00:00:05]``) is a paragraph of its own, so the text on
+    the following lines continues that speaker's turn. In plain text, a block whose lines all
+    start with a dash (``- Hoe gaat het?``) is dialogue without names: one paragraph per line, so
+    that it is recognised and refused (in markdown such a block is a list).
     """
     lines = normalise_newlines(text).split("\n")
     paragraphs: list[Paragraph] = []
@@ -29,8 +35,16 @@ def _line_paragraphs(text: str) -> list[Paragraph]:
     def flush() -> None:
         if not block:
             return
-        starts = [n for n, (_, line) in enumerate(block) if _starts_with_label(line)]
-        cuts = sorted(set([0, *starts]))
+        starts = {0}
+        if not markdown and len(block) > 1 and all(_DASH_LINE_RE.match(x) for _, x in block):
+            starts.update(range(len(block)))
+        for n, (_, line) in enumerate(block):
+            match = match_label(line)
+            if match is not None:
+                starts.add(n)
+                if not match.rest and n + 1 < len(block):
+                    starts.add(n + 1)
+        cuts = sorted(starts)
         for a, b in zip(cuts, [*cuts[1:], len(block)], strict=True):
             part = block[a:b]
             paragraphs.append(Paragraph(" ".join(line.strip() for _, line in part), part[0][0]))
@@ -45,19 +59,16 @@ def _line_paragraphs(text: str) -> list[Paragraph]:
     return paragraphs
 
 
-def _starts_with_label(line: str) -> bool:
-    from qualcode.ingest.labels import match_label
-
-    return match_label(line) is not None
-
-
 def read_plain(
     path: Path, *, encoding: str | None = None, known: Iterable[str] = ()
 ) -> ParsedTranscript:
     text, used = read_text(path, encoding)
     markdown = path.suffix.lower() in {".md", ".markdown"}
     turns, has_speakers = paragraphs_to_turns(
-        _line_paragraphs(text), file=str(path), markdown=markdown, known_speakers=known
+        _line_paragraphs(text, markdown=markdown),
+        file=str(path),
+        markdown=markdown,
+        known_speakers=known,
     )
     return ParsedTranscript(tuple(turns), "md" if markdown else "txt", used, has_speakers)
 
@@ -103,14 +114,34 @@ def _table_paragraphs(table: object) -> list[Paragraph]:
     speaker_col, text_col, time_col = columns
     out: list[Paragraph] = []
     for row in rows[1:]:
-        speaker = row[speaker_col].strip() if speaker_col < len(row) else ""
+        cell = row[speaker_col] if speaker_col < len(row) else ""
+        speaker, role = _speaker_cell(cell)
         stamp = row[time_col].strip() if time_col is not None and time_col < len(row) else None
         lines = [line for line in row[text_col].split("\n") if line.strip()]
         for n, line in enumerate(lines):
             # An empty speaker cell continues the previous speaker ("" is not a label).
             label = speaker if (speaker and n == 0) else None
-            out.append(Paragraph(line, speaker=label, timestamp=stamp if n == 0 else None))
+            out.append(
+                Paragraph(
+                    line,
+                    speaker=label,
+                    timestamp=stamp if n == 0 else None,
+                    role=role if label else None,
+                )
+            )
     return _resolve_table_continuations(out)
+
+
+_SPEAKER_CELL_RE = re.compile(r"^(?P<label>.*?)\s*(?:\((?P<role>[^()\n]{1,40})\))?\s*:?$")
+
+
+def _speaker_cell(cell: str) -> tuple[str, str | None]:
+    """A table's speaker cell: ``'Els Hoekstra (huisarts):'`` → ``('Els Hoekstra', 'huisarts')``."""
+    text = " ".join(cell.split()).strip("*_ ")
+    m = _SPEAKER_CELL_RE.match(text)
+    if m is None or not m["label"].strip(" :"):
+        return text.rstrip(" :"), None
+    return m["label"].strip(" :"), (m["role"] or "").strip() or None
 
 
 def _resolve_table_continuations(paras: list[Paragraph]) -> list[Paragraph]:
@@ -119,7 +150,7 @@ def _resolve_table_continuations(paras: list[Paragraph]) -> list[Paragraph]:
     for p in paras:
         if p.speaker:
             current = p.speaker
-        out.append(Paragraph(p.text, p.line, p.speaker or current, p.timestamp))
+        out.append(Paragraph(p.text, p.line, p.speaker or current, p.timestamp, p.role))
     return out
 
 
@@ -213,6 +244,15 @@ def read_vtt(path: Path, *, encoding: str | None = None, **_: object) -> ParsedT
         raise TranscriptError(
             path, f"damaged WebVTT captions ({exc})", line=_first_bad_vtt_line(text)
         ) from exc
+    bad_line = _first_bad_vtt_line(text)
+    if bad_line is not None:
+        # webvtt-py silently skips a cue with a damaged timing line: refuse rather than lose it.
+        raise TranscriptError(
+            path,
+            "damaged WebVTT cue: the timing line is not like '00:01:02.340 --> 00:01:06.120'",
+            line=bad_line,
+            hint="correct that line or export the captions again",
+        )
     if not captions:
         raise TranscriptError(path, "the WebVTT file has no cues", hint="is the export complete?")
     lines = _cue_lines(text)
@@ -233,9 +273,7 @@ def _cue_lines(text: str) -> dict[int, int]:
 
 
 def _first_bad_vtt_line(text: str) -> int | None:
-    pattern = re.compile(
-        r"^\s*(?:\d{1,2}:)?\d{2}:\d{2}\.\d{3}\s+-->\s+(?:\d{1,2}:)?\d{2}:\d{2}\.\d{3}"
-    )
+    pattern = re.compile(r"^\s*(?:\d+:)?\d{2}:\d{2}\.\d{3}\s+-->\s+(?:\d+:)?\d{2}:\d{2}\.\d{3}")
     for n, line in enumerate(text.split("\n"), start=1):
         if "-->" in line and not pattern.match(line):
             return n
@@ -250,7 +288,12 @@ def read_srt(path: Path, *, encoding: str | None = None, **_: object) -> ParsedT
     try:
         subtitles = list(srt.parse(text))
     except srt.SRTParseError as exc:
-        line = text.count("\n", 0, exc.actual_start) + 1 if hasattr(exc, "actual_start") else None
+        # The damage starts where the parser expected the next cue (not where it resumed).
+        start = getattr(exc, "expected_start", None)
+        line = None
+        if start is not None:
+            skipped = len(text[start:]) - len(text[start:].lstrip("\n"))
+            line = text.count("\n", 0, start) + skipped + 1
         raise TranscriptError(
             path,
             "damaged SRT subtitles: a cue is not in the form "

@@ -1,0 +1,299 @@
+"""``qualcode suggest``, ``qualcode segments``, ``qualcode evaluate``, ``qualcode run``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from qualcode.cli.options import emit, output_options, project_option
+from qualcode.models import STATUSES, UNITS
+
+
+class Progress:
+    """A progress bar on stderr, shown only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.stage = ""
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = click.progressbar(length=total, label=stage.capitalize(), file=sys.stderr)
+            self.bar.__enter__()
+            self.last = 0
+        assert self.bar is not None
+        self.bar.update(done - self.last)
+        self.last = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _print_suggest(report: object) -> None:
+    from qualcode.suggest import SuggestReport
+
+    assert isinstance(report, SuggestReport)
+    click.echo(f"Pipeline: {report.pipeline}", err=True)
+    for warning in report.codebook_warnings:
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
+    for path in report.codes_kept:
+        click.secho(
+            f"Warning: code {path} is no longer in the codebook but has codings; it is kept",
+            fg="yellow",
+            err=True,
+        )
+
+
+@click.command()
+@project_option
+@click.option(
+    "--codebook",
+    "-c",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Codebook YAML (default: the project's).",
+)
+@click.option(
+    "--threshold",
+    "-t",
+    type=click.FloatRange(0, 1),
+    help="Minimum score for a suggestion (default 0.5).",
+)
+@click.option("--codes", multiple=True, help="Only suggest these codes (and their sub-codes).")
+def suggest(
+    project: Path, codebook: Path | None, threshold: float | None, codes: tuple[str, ...]
+) -> None:
+    """Suggest codes for every segment, with the reason for each.
+
+    Earlier suggestions for the same codes are replaced; accepted, rejected and manual codings
+    are never touched.
+    """
+    from qualcode.store import open_project
+    from qualcode.suggest import suggest as run_suggest
+
+    progress = Progress()
+    with open_project(project) as proj:
+        report = run_suggest(
+            proj, codebook=codebook, threshold=threshold, codes=codes, progress=progress
+        )
+    progress.close()
+    _print_suggest(report)
+    click.echo(
+        f"{report.suggestions} suggestions on {report.segments} segments "
+        f"(threshold {report.threshold:.2f})."
+    )
+    for path, n in report.per_top_code.items():
+        click.echo(f"  {path:<28} {n}")
+
+
+@click.command()
+@project_option
+@click.option("--code", help="Only segments with this code or one of its sub-codes.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only codings with this status.")
+@click.option("--speaker", help="Only segments of this speaker label.")
+@click.option("--document", "-d", help="Only this document.")
+@click.option("--coder", help="Only this coder's codings (machine suggestions: qualcode).")
+@click.option("--uncoded", is_flag=True, help="Also list segments without codes.")
+@output_options
+def segments(
+    project: Path,
+    code: str | None,
+    status: str | None,
+    speaker: str | None,
+    document: str | None,
+    coder: str | None,
+    uncoded: bool,
+    fmt: str,
+    output: Path,
+) -> None:
+    """List coded segments with their codes, scores and explanations."""
+    from qualcode.documents import find_document
+    from qualcode.export.segments import coded_segment_rows
+    from qualcode.store import open_project
+
+    with open_project(project) as proj:
+        doc_name = find_document(proj, document)["name"] if document else None
+        rows = coded_segment_rows(proj, statuses=[status] if status else None, coder=coder)
+    if code:
+        wanted = code.strip("/")
+        rows = [
+            r
+            for r in rows
+            if r["code"] == wanted
+            or r["code"].startswith(wanted + "/")
+            or (r["code"] and r["code"].split("/")[-1] == wanted)
+        ]
+    if speaker:
+        rows = [r for r in rows if r["speaker"].casefold() == speaker.casefold()]
+    if doc_name:
+        rows = [r for r in rows if r["document"] == doc_name]
+    if not uncoded and not code:
+        rows = [r for r in rows if r["code"]]
+    columns = [
+        "document",
+        "segment_id",
+        "speaker",
+        "code",
+        "status",
+        "score",
+        "explanation",
+        "text",
+    ]
+    if fmt != "table":
+        from qualcode.export.segments import COLUMNS
+
+        columns = COLUMNS
+    emit(rows, columns, fmt, output, wrap="text")
+
+
+@click.command()
+@project_option
+@click.option(
+    "--reference",
+    "-r",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with document,order,codes (the human reference coding).",
+)
+@click.option("--codebook", "-c", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--baseline", is_flag=True, help="Score a plain keyword search with the same keywords instead."
+)
+@click.option(
+    "--coder",
+    default="qualcode",
+    show_default=True,
+    help="Whose codings to score (qualcode = the machine's suggestions).",
+)
+@click.option("--all-codes", is_flag=True, help="List every code, not only the levels.")
+@output_options
+def evaluate(
+    project: Path,
+    reference: Path,
+    codebook: Path | None,
+    baseline: bool,
+    coder: str,
+    all_codes: bool,
+    fmt: str,
+    output: Path,
+) -> None:
+    """Precision, recall, F1 and Cohen's kappa per code and level against a reference."""
+    from qualcode.evaluate import evaluate as run_evaluate
+    from qualcode.store import open_project
+
+    with open_project(project) as proj:
+        result = run_evaluate(proj, reference, codebook=codebook, baseline=baseline, coder=coder)
+    rows = [
+        {
+            "level": lv.level or "(top)",
+            "codes": len(lv.codes),
+            "precision": lv.macro_precision,
+            "recall": lv.macro_recall,
+            "f1": lv.macro_f1,
+            "kappa": lv.macro_kappa,
+            "micro_f1": lv.micro_f1,
+        }
+        for lv in result.levels
+    ]
+    code_rows = [
+        {
+            "code": s.code,
+            "support": s.support,
+            "predicted": s.predicted,
+            "precision": s.precision,
+            "recall": s.recall,
+            "f1": s.f1,
+            "kappa": s.kappa,
+        }
+        for s in result.codes
+        if s.support or s.predicted
+    ]
+    what = "keyword baseline" if baseline else f"codings of {coder}"
+    click.echo(
+        f"Evaluated {what} on {result.segments} reference segments (macro averages per level):",
+        err=True,
+    )
+    if all_codes:
+        emit(
+            code_rows,
+            ["code", "support", "predicted", "precision", "recall", "f1", "kappa"],
+            fmt,
+            output,
+        )
+    else:
+        emit(
+            rows, ["level", "codes", "precision", "recall", "f1", "kappa", "micro_f1"], fmt, output
+        )
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Project/output folder (default: outputs/<name of input>).",
+)
+@click.option(
+    "--codebook",
+    "-c",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Codebook YAML (default: codebooks/impact.yaml).",
+)
+@click.option(
+    "--metadata",
+    "-m",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Metadata CSV/XLSX (default: metadata.csv in the input folder, if any).",
+)
+@click.option("--unit", type=click.Choice(UNITS), help="Coding unit (default: turn).")
+@click.option("--threshold", "-t", type=click.FloatRange(0, 1), help="Suggestion threshold.")
+def run(
+    paths: tuple[Path, ...],
+    out: Path | None,
+    codebook: Path | None,
+    metadata: Path | None,
+    unit: str | None,
+    threshold: float | None,
+) -> None:
+    """Ingest PATHS (files or folders), suggest codes and write the exports: the main job.
+
+    The output folder is itself a project: every other command accepts it as --project.
+    """
+    from qualcode.cli.project_cmds import print_ingest_report
+    from qualcode.pipeline import run as run_pipeline
+
+    progress = Progress()
+    report = run_pipeline(
+        paths,
+        out=out,
+        codebook=codebook,
+        metadata=metadata,
+        unit=unit,
+        threshold=threshold,
+        progress=progress,
+    )
+    progress.close()
+    print_ingest_report(report.ingest)
+    _print_suggest(report.suggest)
+    s = report.suggest
+    click.echo(
+        f"\n{report.documents} documents, {report.segments} segments to code, "
+        f"{s.suggestions} suggestions (threshold {s.threshold:.2f}):"
+    )
+    for path, n in s.per_top_code.items():
+        click.echo(f"  {path:<28} {n}")
+    click.echo(f"\nProject and files in {report.project}/:")
+    for name in report.files:
+        click.echo(f"  {name}")
+    click.echo(f"\nNext: qualcode segments --project {report.project}")
+
+
+COMMANDS = [suggest, segments, evaluate, run]

@@ -1,0 +1,420 @@
+"""Hierarchical codebooks in YAML: loading with line numbers, validation, lookup.
+
+The format is documented in ``docs/codebook.md``. Every problem found is reported with the
+YAML line it is on; loading collects all problems before raising one
+:class:`~qualcode.errors.CodebookError`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qualcode.errors import CodebookError
+
+TOP_KEYS = {"name", "version", "language", "description", "codes"}
+CODE_KEYS = {
+    "id", "label", "definition", "include", "exclude", "keywords", "patterns", "examples",
+    "color", "memo", "children",
+}  # fmt: skip
+PATTERN_KEYS = {"id", "pattern", "effect", "description"}
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
+# The offline Dutch pipeline sets no part-of-speech or dependency labels.
+ATTRS_NEEDING_MODEL = {"POS", "TAG", "DEP", "MORPH", "ENT_TYPE", "ENT_IOB", "HEAD"}
+
+
+@dataclass(frozen=True)
+class Pattern:
+    id: str
+    pattern: list[dict[str, Any]]
+    effect: str = "include"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Code:
+    id: str
+    label: str
+    path: str
+    parent: str | None = None
+    definition: str = ""
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    patterns: tuple[Pattern, ...] = ()
+    examples: tuple[str, ...] = ()
+    color: str | None = None
+    memo: str = ""
+    children: tuple[Code, ...] = ()
+    line: int | None = None
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/")
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+    def walk(self) -> Iterator[Code]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The code as it would be written in YAML (without children)."""
+        data: dict[str, Any] = {"id": self.id, "label": self.label}
+        for key in ("definition", "memo", "color"):
+            if getattr(self, key):
+                data[key] = getattr(self, key)
+        for key in ("include", "exclude", "keywords", "examples"):
+            if getattr(self, key):
+                data[key] = list(getattr(self, key))
+        if self.patterns:
+            data["patterns"] = [
+                {
+                    "id": p.id,
+                    "pattern": p.pattern,
+                    "effect": p.effect,
+                    **({"description": p.description} if p.description else {}),
+                }
+                for p in self.patterns
+            ]
+        return data
+
+
+@dataclass(frozen=True)
+class Codebook:
+    name: str
+    codes: tuple[Code, ...]
+    version: str = ""
+    language: str = "nl"
+    description: str = ""
+    file: str | None = None
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def walk(self) -> Iterator[Code]:
+        for code in self.codes:
+            yield from code.walk()
+
+    def __iter__(self) -> Iterator[Code]:
+        return self.walk()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.walk())
+
+    @property
+    def by_path(self) -> dict[str, Code]:
+        return {c.path: c for c in self.walk()}
+
+    def find(self, ref: str) -> Code:
+        """A code by full path (``impact/sociaal``), unique id (``sociaal``) or path suffix."""
+        ref = ref.strip().strip("/")
+        by_path = self.by_path
+        if ref in by_path:
+            return by_path[ref]
+        hits = [c for c in self.walk() if c.id == ref or c.path.endswith("/" + ref)]
+        if len(hits) == 1:
+            return hits[0]
+        from qualcode.errors import QualcodeError
+
+        if hits:
+            raise QualcodeError(
+                f"code '{ref}' is ambiguous",
+                "use the full path: " + ", ".join(h.path for h in hits),
+            )
+        raise QualcodeError(
+            f"no code '{ref}' in the codebook", "see the codes with 'qualcode codebook show'"
+        )
+
+    def subtree(self, refs: list[str] | tuple[str, ...]) -> set[str]:
+        """Paths of the given codes and all their descendants."""
+        return {c.path for ref in refs for c in self.find(ref).walk()}
+
+    def ancestors(self, path: str) -> list[str]:
+        parts = path.split("/")
+        return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+    def leaves(self) -> list[Code]:
+        return [c for c in self.walk() if c.is_leaf]
+
+    def level(self, ref: str) -> list[Code]:
+        """The children of ``ref`` (e.g. ``impact`` → sociaal, psychisch, ...)."""
+        return list(self.find(ref).children)
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[tuple[int | None, str]] = []
+        self.warnings: list[str] = []
+
+    def add(self, node: Any, message: str) -> None:
+        self.items.append((_line(node), message))
+
+
+def _line(node: Any) -> int | None:
+    mark = getattr(node, "start_mark", None)
+    return mark.line + 1 if mark is not None else None
+
+
+def _plain(node: Any) -> Any:
+    """A yaml node as plain Python (strings, numbers, lists, dicts)."""
+    import yaml
+
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def _text(node: Any, key: str, problems: _Problems, required: bool = False) -> str:
+    import yaml
+
+    if node is None:
+        if required:
+            problems.items.append((None, f"'{key}' is missing"))
+        return ""
+    if not isinstance(node, yaml.ScalarNode):
+        problems.add(node, f"'{key}' must be text")
+        return ""
+    value = str(node.value).strip()
+    if required and not value:
+        problems.add(node, f"'{key}' is empty")
+    return value
+
+
+def _texts(node: Any, key: str, problems: _Problems) -> tuple[str, ...]:
+    import yaml
+
+    if node is None:
+        return ()
+    if isinstance(node, yaml.ScalarNode) and node.value.strip():
+        return (node.value.strip(),)
+    if not isinstance(node, yaml.SequenceNode):
+        problems.add(node, f"'{key}' must be a list")
+        return ()
+    out = []
+    for item in node.value:
+        if not isinstance(item, yaml.ScalarNode) or not str(item.value).strip():
+            problems.add(item, f"every entry of '{key}' must be non-empty text")
+            continue
+        out.append(str(item.value).strip())
+    return tuple(out)
+
+
+def _mapping(node: Any) -> dict[str, tuple[Any, Any]]:
+    """key → (key node, value node) of a mapping node."""
+    return {str(k.value): (k, v) for k, v in node.value}
+
+
+def _patterns(node: Any, code_path: str, problems: _Problems) -> tuple[Pattern, ...]:
+    import yaml
+
+    if node is None:
+        return ()
+    if not isinstance(node, yaml.SequenceNode):
+        problems.add(node, f"'patterns' of {code_path} must be a list")
+        return ()
+    out = []
+    for n, item in enumerate(node.value, start=1):
+        if not isinstance(item, yaml.MappingNode):
+            problems.add(item, f"pattern {n} of {code_path} must be a mapping with 'pattern'")
+            continue
+        fields = _mapping(item)
+        for key, (knode, _) in fields.items():
+            if key not in PATTERN_KEYS:
+                problems.add(
+                    knode,
+                    f"unknown key '{key}' in pattern {n} of {code_path}"
+                    f" (allowed: {', '.join(sorted(PATTERN_KEYS))})",
+                )
+        pid = _text(fields.get("id", (None, None))[1], "id", problems) or f"{code_path}#{n}"
+        effect = _text(fields.get("effect", (None, None))[1], "effect", problems) or "include"
+        if effect not in {"include", "exclude"}:
+            problems.add(fields["effect"][1], f"'effect' must be include or exclude, not {effect}")
+        pattern_node = fields.get("pattern", (None, None))[1]
+        if pattern_node is None:
+            problems.add(item, f"pattern {n} of {code_path} has no 'pattern'")
+            continue
+        spec = _plain(pattern_node)
+        if not isinstance(spec, list) or not spec or not all(isinstance(t, dict) for t in spec):
+            problems.add(pattern_node, f"pattern '{pid}' must be a list of token specs")
+            continue
+        desc = _text(fields.get("description", (None, None))[1], "description", problems)
+        out.append(Pattern(pid, spec, effect, desc))
+        _check_pattern(out[-1], pattern_node, problems)
+    return tuple(out)
+
+
+def _check_pattern(pattern: Pattern, node: Any, problems: _Problems) -> None:
+    used = {k.upper() for token in pattern.pattern for k in token}
+    needing = sorted(used & ATTRS_NEEDING_MODEL)
+    if needing:
+        problems.warnings.append(
+            f"line {_line(node)}: pattern '{pattern.id}' uses {', '.join(needing)}, which only "
+            "works when a trained spaCy model such as nl_core_news_sm is installed"
+        )
+    try:
+        from spacy.matcher import Matcher
+        from spacy.vocab import Vocab
+
+        Matcher(Vocab(), validate=True).add(pattern.id, [pattern.pattern])
+    except Exception as exc:  # spaCy raises ValueError/MatchPatternError with a long text
+        message = " ".join(str(exc).split())
+        problems.add(node, f"spaCy rejects pattern '{pattern.id}': {message[:300]}")
+
+
+def _code(
+    node: Any, parent: str | None, problems: _Problems, seen: dict[str, int | None]
+) -> Code | None:
+    import yaml
+
+    if not isinstance(node, yaml.MappingNode):
+        problems.add(node, "a code must be a mapping with at least 'id' and 'label'")
+        return None
+    fields = _mapping(node)
+    for key, (knode, _) in fields.items():
+        if key not in CODE_KEYS:
+            problems.add(knode, f"unknown key '{key}' (allowed: {', '.join(sorted(CODE_KEYS))})")
+    id_node = fields.get("id", (None, None))[1]
+    code_id = _text(id_node, "id", problems)
+    if id_node is None:
+        problems.add(node, "code without 'id'")
+        code_id = code_id or f"?{_line(node)}"
+    elif not ID_RE.match(code_id):
+        problems.add(id_node, f"id '{code_id}' must be lowercase letters, digits and _")
+    elif code_id in seen:
+        problems.add(id_node, f"duplicate id '{code_id}' (first used on line {seen[code_id]})")
+    else:
+        seen[code_id] = _line(id_node)
+    path = f"{parent}/{code_id}" if parent else code_id
+    label_node = fields.get("label", (None, None))[1]
+    if label_node is None:
+        problems.add(node, f"code '{code_id}' has no 'label'")
+    label = _text(label_node, "label", problems, required=label_node is not None)
+    color = _text(fields.get("color", (None, None))[1], "color", problems) or None
+    if color and not COLOR_RE.match(color):
+        problems.add(fields["color"][1], f"color '{color}' must look like #1f77b4")
+    children_node = fields.get("children", (None, None))[1]
+    children: list[Code] = []
+    if children_node is not None:
+        if not isinstance(children_node, yaml.SequenceNode):
+            problems.add(children_node, f"'children' of {path} must be a list of codes")
+        else:
+            for child_node in children_node.value:
+                child = _code(child_node, path, problems, seen)
+                if child is not None:
+                    children.append(child)
+    get = lambda key: fields.get(key, (None, None))[1]  # noqa: E731
+    return Code(
+        id=code_id,
+        label=label,
+        path=path,
+        parent=parent,
+        definition=_text(get("definition"), "definition", problems),
+        include=_texts(get("include"), "include", problems),
+        exclude=_texts(get("exclude"), "exclude", problems),
+        keywords=_texts(get("keywords"), "keywords", problems),
+        patterns=_patterns(get("patterns"), path, problems),
+        examples=_texts(get("examples"), "examples", problems),
+        color=color,
+        memo=_text(get("memo"), "memo", problems),
+        children=tuple(children),
+        line=_line(node),
+    )
+
+
+def parse_codebook(text: str, file: str = "<codebook>") -> Codebook:
+    """Parse and validate codebook YAML text. Raises CodebookError listing every problem."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CodebookError(
+            file,
+            [(line, f"not valid YAML: {problem}")],
+            hint="check the indentation and quotes around that line",
+        ) from exc
+    problems = _Problems()
+    if root is None:
+        raise CodebookError(file, [(None, "the codebook is empty")])
+    if not isinstance(root, yaml.MappingNode):
+        raise CodebookError(
+            file, [(_line(root), "the codebook must start with 'name:' and 'codes:' (a mapping)")]
+        )
+    fields = _mapping(root)
+    for key, (knode, _) in fields.items():
+        if key not in TOP_KEYS:
+            problems.add(
+                knode, f"unknown top-level key '{key}' (allowed: {', '.join(sorted(TOP_KEYS))})"
+            )
+    name = _text(fields.get("name", (None, None))[1], "name", problems) or Path(file).stem
+    codes_node = fields.get("codes", (None, None))[1]
+    codes: list[Code] = []
+    seen: dict[str, int | None] = {}
+    if codes_node is None:
+        problems.add(root, "no 'codes:' list")
+    elif not isinstance(codes_node, yaml.SequenceNode) or not codes_node.value:
+        problems.add(codes_node, "'codes' must be a non-empty list of codes")
+    else:
+        for node in codes_node.value:
+            code = _code(node, None, problems, seen)
+            if code is not None:
+                codes.append(code)
+    if problems.items:
+        problems.items.sort(key=lambda p: p[0] or 0)
+        raise CodebookError(
+            file, problems.items, hint="run 'qualcode codebook validate' to see every problem"
+        )
+    get = lambda key: fields.get(key, (None, None))[1]  # noqa: E731
+    return Codebook(
+        name=name,
+        codes=tuple(codes),
+        version=_text(get("version"), "version", problems),
+        language=_text(get("language"), "language", problems) or "nl",
+        description=_text(get("description"), "description", problems),
+        file=file,
+        warnings=tuple(problems.warnings),
+    )
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    file = Path(path)
+    if not file.exists():
+        raise CodebookError(file, [(None, "codebook file not found")])
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = file.read_bytes().count(b"\n", 0, exc.start) + 1
+        raise CodebookError(
+            file, [(line, "not UTF-8 text")], hint="save the codebook as UTF-8"
+        ) from exc
+    return parse_codebook(text, str(file))
+
+
+def validate_codebook(path: str | Path) -> tuple[list[tuple[int | None, str]], list[str]]:
+    """(problems, warnings) without raising: what ``qualcode codebook validate`` prints."""
+    try:
+        book = load_codebook(path)
+    except CodebookError as exc:
+        return exc.problems, []
+    return [], list(book.warnings)
+
+
+def codebook_stats(book: Codebook) -> dict[str, int]:
+    codes = list(book.walk())
+    return {
+        "codes": len(codes),
+        "leaves": sum(c.is_leaf for c in codes),
+        "keywords": sum(len(c.keywords) for c in codes),
+        "patterns": sum(len(c.patterns) for c in codes),
+        "examples": sum(len(c.examples) for c in codes),
+    }

@@ -1,0 +1,1 @@
+"""Writers: one module per kind of output (segments, codebook documents, ...)."""

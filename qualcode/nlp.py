@@ -1,0 +1,229 @@
+"""The Dutch spaCy pipeline and the token/lemma cache of every segment.
+
+``nl_core_news_sm`` (or the model the project settings name) is used when it is installed;
+otherwise an offline pipeline is built from spaCy's own Dutch language data: tokenizer,
+sentencizer and the lookup lemmatizer of ``spacy-lookups-data``. Nothing is downloaded.
+
+Tokens are computed once per segment and stored in ``segment_nlp`` (offsets relative to the
+segment, lower-case form, lemma, flags), so re-scoring after a codebook change never re-runs
+spaCy. A stored token list can be turned back into a ``Doc`` without running the pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qualcode.text import annotation_spans
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+    from qualcode.store import Project
+
+FLAG_SENT_START = 1
+FLAG_PUNCT = 2
+FLAG_ANNOTATION = 4
+FLAG_SPACE_AFTER = 8
+FLAG_STOP = 16
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    nlp: Language
+    name: str
+    description: str
+    fallback: bool
+
+
+@dataclass(frozen=True)
+class Token:
+    start: int  # offset in the segment text
+    end: int
+    lower: str
+    lemma: str
+    flags: int
+
+    @property
+    def sent_start(self) -> bool:
+        return bool(self.flags & FLAG_SENT_START)
+
+    @property
+    def is_punct(self) -> bool:
+        return bool(self.flags & FLAG_PUNCT)
+
+    @property
+    def is_annotation(self) -> bool:
+        return bool(self.flags & FLAG_ANNOTATION)
+
+    @property
+    def is_stop(self) -> bool:
+        return bool(self.flags & FLAG_STOP)
+
+
+def _model_available(name: str) -> bool:
+    import spacy.util
+
+    return spacy.util.is_package(name) or Path(name).is_dir()
+
+
+@lru_cache(maxsize=4)
+def load_pipeline(model: str | None = "nl_core_news_sm") -> Pipeline:
+    """The configured Dutch model if installed, else the offline fallback (cached)."""
+    import spacy
+
+    if model and _model_available(model):
+        nlp = spacy.load(model, exclude=["ner", "parser"] if model.startswith("nl_core") else [])
+        if "senter" in nlp.component_names and "senter" in nlp.disabled:
+            nlp.enable_pipe("senter")
+        if not nlp.has_pipe("parser") and not nlp.has_pipe("senter"):
+            nlp.add_pipe("sentencizer")
+        version = nlp.meta.get("version", "?")
+        name = f"{nlp.meta.get('lang', 'nl')}_{nlp.meta.get('name', model)}-{version}"
+        return Pipeline(nlp, name, f"spaCy model {model} {version}", fallback=False)
+    nlp = spacy.blank("nl")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    name = f"blank-nl+lookup-{spacy.__version__}"
+    missing = f"{model} is not installed; " if model else ""
+    return Pipeline(
+        nlp,
+        name,
+        f"offline Dutch pipeline ({missing}spaCy {spacy.__version__} tokenizer, sentencizer "
+        "and lookup lemmatizer)",
+        fallback=True,
+    )
+
+
+def tokens_of(doc: Doc) -> list[Token]:
+    spans = annotation_spans(doc.text)
+    out = []
+    for tok in doc:
+        if tok.is_space:
+            continue
+        flags = 0
+        if tok.is_sent_start:
+            flags |= FLAG_SENT_START
+        if tok.is_punct:
+            flags |= FLAG_PUNCT
+        if tok.whitespace_:
+            flags |= FLAG_SPACE_AFTER
+        if tok.is_stop:
+            flags |= FLAG_STOP
+        if any(a <= tok.idx < b for a, b in spans):
+            flags |= FLAG_ANNOTATION
+        lemma = (tok.lemma_ or tok.text).lower()
+        out.append(Token(tok.idx, tok.idx + len(tok.text), tok.text.lower(), lemma, flags))
+    return out
+
+
+def encode_tokens(tokens: Sequence[Token]) -> str:
+    # lemma is omitted when it equals the lower-case form, which keeps the cache small
+    return json.dumps(
+        [[t.start, t.end, t.flags] + ([t.lemma] if t.lemma != t.lower else []) for t in tokens],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def decode_tokens(data: str, text: str) -> list[Token]:
+    out = []
+    for item in json.loads(data):
+        start, end, flags = item[0], item[1], item[2]
+        lower = text[start:end].lower()
+        out.append(Token(start, end, lower, item[3] if len(item) > 3 else lower, flags))
+    return out
+
+
+def lemmatise_phrase(pipeline: Pipeline, phrase: str) -> tuple[str, ...]:
+    """Lemmas of a keyword phrase, the same way segment text is lemmatised."""
+    return tuple(t.lemma for t in tokens_of(pipeline.nlp(phrase)) if not t.is_punct)
+
+
+def to_doc(vocab: Any, text: str, tokens: Sequence[Token]) -> Doc:
+    """Rebuild a spaCy Doc (with lemmas and sentence starts) from stored tokens."""
+    from spacy.tokens import Doc
+
+    words = [text[t.start : t.end] for t in tokens]
+    spaces = [bool(t.flags & FLAG_SPACE_AFTER) for t in tokens]
+    starts = [bool(t.flags & FLAG_SENT_START) or i == 0 for i, t in enumerate(tokens)]
+    return Doc(
+        vocab, words=words, spaces=spaces, lemmas=[t.lemma for t in tokens], sent_starts=starts
+    )
+
+
+def annotate_segments(
+    project: Project,
+    pipeline: Pipeline,
+    *,
+    batch_size: int = 256,
+    n_process: int = 1,
+    progress: Any = None,
+) -> int:
+    """Tokenise and lemmatise every segment that has no tokens from this pipeline yet.
+
+    Returns the number of segments processed. Written in batches, one transaction each, so an
+    interrupted run keeps what it finished and never leaves a half-written batch.
+    """
+    conn = project.conn
+    todo = conn.execute(
+        """
+        SELECT s.id, substr(d.text, s.start + 1, s.end - s.start) AS text
+        FROM segments s JOIN documents d ON d.id = s.document_id
+        LEFT JOIN segment_nlp n ON n.segment_id = s.id AND n.pipeline = ?
+        WHERE n.segment_id IS NULL ORDER BY s.id
+        """,
+        (pipeline.name,),
+    ).fetchall()
+    if not todo:
+        return 0
+    ids = [r["id"] for r in todo]
+    texts = [r["text"] for r in todo]
+    rows: list[tuple[int, str, str]] = []
+    done = 0
+    for seg_id, doc in zip(
+        ids, pipeline.nlp.pipe(texts, batch_size=batch_size, n_process=n_process), strict=True
+    ):
+        rows.append((seg_id, pipeline.name, encode_tokens(tokens_of(doc))))
+        if len(rows) >= 2000:
+            done += _write(project, rows)
+            if progress:
+                progress(done, len(ids))
+            rows = []
+    done += _write(project, rows)
+    if progress:
+        progress(done, len(ids))
+    return done
+
+
+def _write(project: Project, rows: Iterable[tuple[int, str, str]]) -> int:
+    rows = list(rows)
+    with project.transaction() as conn:
+        conn.executemany(
+            "INSERT OR REPLACE INTO segment_nlp (segment_id, pipeline, tokens) VALUES (?, ?, ?)",
+            rows,
+        )
+    return len(rows)
+
+
+@lru_cache(maxsize=1)
+def dutch_vocabulary() -> frozenset[str]:
+    """Known Dutch word forms (spacy-lookups-data), used to check compound parts."""
+    from spacy.lookups import load_lookups
+
+    table = load_lookups("nl", ["lemma_lookup"]).get_table("lemma_lookup")
+    words = {v for v in table.values() if isinstance(v, str)}
+    return frozenset(w.lower() for w in words if w.isalpha())
+
+
+@lru_cache(maxsize=1)
+def lemma_table() -> Any:
+    from spacy.lookups import load_lookups
+
+    return load_lookups("nl", ["lemma_lookup"]).get_table("lemma_lookup")

@@ -1,0 +1,69 @@
+"""``qualcode run``: the main job in one call: init, ingest, suggest and exports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qualcode.ingest import IngestReport, ingest_files
+from qualcode.store import init_project
+from qualcode.suggest import SuggestReport, suggest
+
+METADATA_NAMES = ("metadata.csv", "metadata.xlsx")
+
+
+@dataclass
+class RunReport:
+    project: Path
+    ingest: IngestReport
+    suggest: SuggestReport
+    documents: int
+    segments: int
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def default_out(paths: Sequence[str | Path]) -> Path:
+    first = Path(paths[0]).resolve()
+    name = first.name if first.is_dir() else first.stem
+    return Path("outputs") / (name or "project")
+
+
+def find_metadata(paths: Sequence[str | Path]) -> Path | None:
+    """A ``metadata.csv``/``.xlsx`` lying in the (first) input folder, used when none is given."""
+    for raw in paths:
+        folder = Path(raw) if Path(raw).is_dir() else None
+        if folder:
+            for name in METADATA_NAMES:
+                if (folder / name).exists():
+                    return folder / name
+    return None
+
+
+def run(
+    paths: Sequence[str | Path],
+    *,
+    out: str | Path | None = None,
+    codebook: str | Path | None = None,
+    metadata: str | Path | None = None,
+    unit: str | None = None,
+    threshold: float | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> RunReport:
+    """Ingest ``paths`` into the project ``out``, suggest codes and write the exports there."""
+    from qualcode.export.segments import coded_segment_rows, write_segments
+
+    target = Path(out) if out else default_out(paths)
+    metadata = metadata or find_metadata(paths)
+    with init_project(target, codebook=codebook) as project:
+        ingest_report = ingest_files(project, paths, metadata=metadata, unit=unit)
+        suggest_report = suggest(project, codebook=codebook, threshold=threshold, progress=progress)
+        rows = coded_segment_rows(project)
+        files = {
+            "coded_segments.csv": write_segments(rows, target / "coded_segments.csv"),
+            "coded_segments.xlsx": write_segments(rows, target / "coded_segments.xlsx"),
+        }
+        documents = project.conn.execute("SELECT count(*) FROM documents").fetchone()[0]
+    return RunReport(
+        target, ingest_report, suggest_report, documents, suggest_report.segments, files
+    )

@@ -1,0 +1,99 @@
+"""Dutch compound matching: does a word contain a keyword as one of its parts?
+
+Dutch writes compounds as one word (``schuldhulpverlening``, ``huurschuld``,
+``eenzaamheidsgevoelens``), so a keyword must also be found inside longer words. A word
+matches keyword ``k`` when
+
+- it *ends* with ``k`` (``k`` is the head: ``huurschuld``, ``studieschulden`` via its lemma) and
+  the part before it, minus a linking ``s``/``e``/``en``/``-``, is at least 3 letters and a known
+  word, or is at least 4 letters long: Dutch compounds are head-final, so a long word ending in
+  a keyword is nearly always a kind of it; or
+- it *starts* with ``k`` (``k`` is the modifier: ``schuldenproblematiek``,
+  ``eenzaamheidsgevoelens``) and the rest, after a linking ``s``/``e``/``en``/``-``, is a known
+  word of at least 3 letters, or two such words (``schuldhulpverlening``: hulp + verlening).
+  Derivations such as ``schuldig`` or ``zorgeloos`` do not match: ``ig`` is no word, and
+  suffixes that happen to be words too (``loos``, ``lijk``, ``baar``) do not count as parts.
+
+Known words are spaCy's Dutch lookup vocabulary plus the corpus's own words. Keywords shorter
+than 4 letters, and keywords written with ``=``, match whole words only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+LINKS = ("", "s", "e", "en", "-", "s-", "en-", "e-")
+INFLECTIONS = ("en", "s", "'s", "e", "n")
+MIN_KEYWORD = 4
+MIN_PART = 3
+# Derivational suffixes that are also words: ``zorgeloos``, ``werkelijk`` and ``schuldloos`` are
+# derivations, not compounds of zorg/werk/schuld with loos/lijk.
+SUFFIX_WORDS = frozenset({"loos", "lozen", "lijk", "baar", "achtig", "schap", "dom", "matig"})
+
+
+class CompoundMatcher:
+    """Finds which keywords a word contains as a compound part (memoised per word)."""
+
+    def __init__(self, keywords: Iterable[str], known_words: frozenset[str] | set[str]) -> None:
+        self.keywords = {k for k in keywords if len(k) >= MIN_KEYWORD and k.isalpha()}
+        self.known = known_words
+        self._cache: dict[str, tuple[str, ...]] = {}
+        self._lengths = sorted({len(k) for k in self.keywords})
+
+    def _is_word(self, part: str) -> bool:
+        return len(part) >= MIN_PART and part in self.known
+
+    def _head_ok(self, prefix: str) -> bool:
+        for link in LINKS:
+            if link and not prefix.endswith(link):
+                continue
+            stem = prefix[: len(prefix) - len(link)] if link else prefix
+            if self._is_word(stem):
+                return True
+        return len(prefix) >= MIN_KEYWORD and any(c in "aeiouy" for c in prefix)
+
+    def _is_part(self, part: str) -> bool:
+        return part not in SUFFIX_WORDS and self._is_word(part)
+
+    def _is_compound(self, part: str) -> bool:
+        """Two known words with an optional link: ``hulpverlening`` (hulp + verlening)."""
+        for i in range(MIN_PART, len(part) - MIN_PART + 1):
+            if not self._is_word(part[:i]):
+                continue
+            for link in LINKS:
+                if part.startswith(link, i) and self._is_part(part[i + len(link) :]):
+                    return True
+        return False
+
+    def _modifier_ok(self, rest: str) -> bool:
+        for link in LINKS:
+            if link and not rest.startswith(link):
+                continue
+            tail = rest[len(link) :]
+            if self._is_part(tail) or self._is_compound(tail):
+                return True
+        return False
+
+    def parts(self, word: str) -> tuple[str, ...]:
+        """Keywords contained in ``word`` as a compound part (not the whole word itself)."""
+        cached = self._cache.get(word)
+        if cached is not None:
+            return cached
+        found: list[str] = []
+        if len(word) > MIN_KEYWORD:
+            # plural and inflected heads: huurschulden, mantelzorgers
+            forms = [word] + [word[: -len(e)] for e in INFLECTIONS if word.endswith(e)]
+            for n in self._lengths:
+                if n >= len(word):
+                    break
+                for form in forms:
+                    head = form[-n:]
+                    if len(form) > n and head in self.keywords and self._head_ok(form[:-n]):
+                        found.append(head)
+                        break
+                modifier = word[:n]
+                if modifier in self.keywords and self._modifier_ok(word[n:]):
+                    found.append(modifier)
+        result = tuple(dict.fromkeys(found))
+        self._cache[word] = result
+        return result

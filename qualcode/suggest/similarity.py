@@ -1,0 +1,142 @@
+"""Similarity suggester: how close is a segment to a code's definition and anchor examples?
+
+Segments and code descriptions are put in one latent semantic space: TF-IDF over lemmas
+(Dutch stop words and annotations left out) reduced with truncated SVD (LSA), fitted on the
+project's own segments plus the codebook texts, so it runs offline on any corpus. When the
+project settings name a local sentence-transformers model, its embeddings are used instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qualcode.codebook import Code, Codebook
+from qualcode.nlp import Token
+
+
+@dataclass(frozen=True)
+class ProfilePart:
+    code: str
+    kind: str  # "definition" | "example"
+    number: int
+    text: str
+
+    def describe(self) -> str:
+        if self.kind == "example":
+            return f"example {self.number} of {self.code}"
+        return f"the definition of {self.code}"
+
+
+def profile_parts(code: Code) -> list[ProfilePart]:
+    parts = []
+    description = " ".join([code.label, code.definition, *code.include])
+    if description.strip():
+        parts.append(ProfilePart(code.path, "definition", 0, description))
+    for n, example in enumerate(code.examples, start=1):
+        parts.append(ProfilePart(code.path, "example", n, example))
+    return parts
+
+
+def lemma_text(tokens: Sequence[Token]) -> str:
+    """Content lemmas of a token list, space-separated (the TF-IDF input)."""
+    return " ".join(
+        t.lemma
+        for t in tokens
+        if not (t.is_punct or t.is_annotation or t.is_stop)
+        and len(t.lemma) > 1
+        and any(c.isalpha() for c in t.lemma)
+    )
+
+
+class SimilaritySuggester:
+    """``fit`` builds the space from segment and profile lemmas; ``scores`` gives cosines."""
+
+    def __init__(
+        self,
+        n_components: int = 150,
+        random_state: int = 0,
+        floor: float = 0.15,
+        ceiling: float = 0.6,
+        embedding_model: str | None = None,
+    ) -> None:
+        self.n_components = n_components
+        self.random_state = random_state
+        self.floor = floor
+        self.ceiling = ceiling
+        self.embedding_model = embedding_model
+
+    def fit(
+        self,
+        codebook: Codebook,
+        segment_lemmas: Sequence[str],
+        profile_lemmas: Sequence[str],
+        parts: Sequence[ProfilePart],
+        segment_texts: Sequence[str] | None = None,
+    ) -> SimilaritySuggester:
+        self.parts_ = list(parts)
+        self.codes_ = sorted({p.code for p in parts})
+        if self.embedding_model:
+            self.segment_vectors_, self.part_vectors_ = self._embed(
+                segment_texts or segment_lemmas, [p.text for p in parts]
+            )
+            return self
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.preprocessing import normalize
+
+        vectorizer = TfidfVectorizer(
+            sublinear_tf=True, min_df=1, token_pattern=r"\S+", ngram_range=(1, 1)
+        )
+        matrix = vectorizer.fit_transform([*segment_lemmas, *profile_lemmas])
+        k = min(self.n_components, matrix.shape[0] - 1, matrix.shape[1] - 1)
+        if k >= 2:
+            svd = TruncatedSVD(n_components=k, random_state=self.random_state)
+            dense = normalize(svd.fit_transform(matrix))
+        else:
+            dense = normalize(matrix.toarray())
+        n = len(segment_lemmas)
+        self.segment_vectors_ = dense[:n]
+        self.part_vectors_ = dense[n:]
+        return self
+
+    def _embed(self, segments: Sequence[str], parts: Sequence[str]) -> tuple[Any, Any]:
+        from qualcode.errors import QualcodeError
+
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise QualcodeError(
+                "embedding_model is set but sentence-transformers is not installed",
+                "pip install sentence-transformers",
+            ) from exc
+        try:
+            model = SentenceTransformer(self.embedding_model, local_files_only=True)
+        except Exception as exc:
+            raise QualcodeError(
+                f"cannot load the local embedding model '{self.embedding_model}' ({exc})",
+                "give the path of a model folder on this machine, or remove embedding_model "
+                "from settings.yaml to use the built-in TF-IDF/LSA space",
+            ) from exc
+        seg = model.encode(list(segments), normalize_embeddings=True, show_progress_bar=False)
+        par = model.encode(list(parts), normalize_embeddings=True, show_progress_bar=False)
+        return np.asarray(seg), np.asarray(par)
+
+    def scale(self, cosine: float) -> float:
+        return float(np.clip((cosine - self.floor) / (self.ceiling - self.floor), 0.0, 1.0))
+
+    def best_matches(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Codes, and per segment and code the best cosine and the profile part it came from."""
+        sims = self.segment_vectors_ @ self.part_vectors_.T
+        best = np.zeros((sims.shape[0], len(self.codes_)), dtype=np.float32)
+        which = np.zeros((sims.shape[0], len(self.codes_)), dtype=np.int32)
+        for c, code in enumerate(self.codes_):
+            idx = np.array([i for i, p in enumerate(self.parts_) if p.code == code])
+            block = sims[:, idx]
+            arg = block.argmax(axis=1)
+            best[:, c] = block[np.arange(block.shape[0]), arg]
+            which[:, c] = idx[arg]
+        return self.codes_, best, which
