@@ -206,9 +206,16 @@ def _texts(node: Any, key: str, problems: _Problems) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _mapping(node: Any) -> dict[str, tuple[Any, Any]]:
-    """key → (key node, value node) of a mapping node."""
-    return {str(k.value): (k, v) for k, v in node.value}
+def _mapping(node: Any, problems: _Problems) -> dict[str, tuple[Any, Any]]:
+    """key → (key node, value node) of a mapping node. A repeated key is a problem: YAML would
+    silently keep only the last one (half of a codebook's keywords lost)."""
+    out: dict[str, tuple[Any, Any]] = {}
+    for k, v in node.value:
+        key = str(k.value)
+        if key in out:
+            problems.add(k, f"duplicate key '{key}' (first used on line {_line(out[key][0])})")
+        out[key] = (k, v)
+    return out
 
 
 def _patterns(node: Any, code_path: str, problems: _Problems) -> tuple[Pattern, ...]:
@@ -224,7 +231,7 @@ def _patterns(node: Any, code_path: str, problems: _Problems) -> tuple[Pattern, 
         if not isinstance(item, yaml.MappingNode):
             problems.add(item, f"pattern {n} of {code_path} must be a mapping with 'pattern'")
             continue
-        fields = _mapping(item)
+        fields = _mapping(item, problems)
         for key, (knode, _) in fields.items():
             if key not in PATTERN_KEYS:
                 problems.add(
@@ -276,7 +283,7 @@ def _code(
     if not isinstance(node, yaml.MappingNode):
         problems.add(node, "a code must be a mapping with at least 'id' and 'label'")
         return None
-    fields = _mapping(node)
+    fields = _mapping(node, problems)
     for key, (knode, _) in fields.items():
         if key not in CODE_KEYS:
             problems.add(knode, f"unknown key '{key}' (allowed: {', '.join(sorted(CODE_KEYS))})")
@@ -350,7 +357,7 @@ def parse_codebook(text: str, file: str = "<codebook>") -> Codebook:
         raise CodebookError(
             file, [(_line(root), "the codebook must start with 'name:' and 'codes:' (a mapping)")]
         )
-    fields = _mapping(root)
+    fields = _mapping(root, problems)
     for key, (knode, _) in fields.items():
         if key not in TOP_KEYS:
             problems.add(

@@ -123,14 +123,10 @@ def segments(
         doc_name = find_document(proj, document)["name"] if document else None
         rows = coded_segment_rows(proj, statuses=[status] if status else None, coder=coder)
     if code:
-        wanted = code.strip("/")
-        rows = [
-            r
-            for r in rows
-            if r["code"] == wanted
-            or r["code"].startswith(wanted + "/")
-            or (r["code"] and r["code"].split("/")[-1] == wanted)
-        ]
+        # full path, id or path suffix (ids are unique), and everything below it:
+        # 'financieel' selects impact/financieel and impact/financieel/schulden
+        wanted = "/" + code.strip("/") + "/"
+        rows = [r for r in rows if r["code"] and wanted in "/" + r["code"] + "/"]
     if speaker:
         rows = [r for r in rows if r["speaker"].casefold() == speaker.casefold()]
     if doc_name:

@@ -9,6 +9,7 @@ and a pattern with ``effect: exclude`` cancels the code's keyword hits in its se
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,78 @@ def _snippet(text: str, tokens: Sequence[Token], i: int, j: int, width: int = 4)
     return ("..." if a > 0 else "") + core + ("..." if b < len(tokens) else "")
 
 
+_LITERAL_ATTRS = ("LOWER", "LEMMA", "TEXT", "ORTH", "NORM")
+_ALTERNATION_RE = re.compile(r"^\^\(?([\w'’\-?|]+)\)?(\$?)$")
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Words (or word beginnings) of which a segment must contain at least one."""
+
+    words: frozenset[str] = frozenset()
+    prefixes: frozenset[str] = frozenset()
+
+    @property
+    def prefix_re(self) -> re.Pattern[str] | None:
+        if not self.prefixes:
+            return None
+        alternatives = "|".join(re.escape(p) for p in sorted(self.prefixes))
+        return re.compile(rf"^(?:{alternatives})", re.MULTILINE)
+
+    def found_in(self, words: set[str], joined: str, prefix_re: re.Pattern[str] | None) -> bool:
+        """``joined`` is the same words, one per line (for the prefix regex)."""
+        if self.words & words:
+            return True
+        return prefix_re is not None and prefix_re.search(joined) is not None
+
+
+def _expand(alternative: str) -> list[str]:
+    """``irritaties?`` → ``irritatie``, ``irritaties`` (only single optional characters)."""
+    forms = [""]
+    i = 0
+    while i < len(alternative):
+        char = alternative[i]
+        optional = i + 1 < len(alternative) and alternative[i + 1] == "?"
+        forms = [f + char for f in forms] + (forms if optional else [])
+        i += 2 if optional else 1
+    return forms
+
+
+def _regex_anchor(regex: str) -> Anchor | None:
+    m = _ALTERNATION_RE.match(regex)
+    if not m or "??" in m.group(1) or m.group(1).startswith("?") or "|?" in m.group(1):
+        return None
+    words = {w.lower() for alt in m.group(1).split("|") for w in _expand(alt)}
+    return Anchor(frozenset(words)) if m.group(2) else Anchor(prefixes=frozenset(words))
+
+
+def required_words(pattern: Sequence[dict[str, Any]]) -> list[Anchor]:
+    """For each token a match cannot do without, the words it may be (lower case).
+
+    A segment that lacks any of them cannot match the pattern. Optional (``?``, ``*``,
+    ``{0,n}``) and negated (``!``) tokens give no anchor, nor do complex regular expressions.
+    """
+    out = []
+    for spec in pattern:
+        op = str(spec.get("OP", "1"))
+        if op in {"?", "*", "!"} or op.startswith(("{0", "{,")):
+            continue
+        for attr in _LITERAL_ATTRS:
+            value = spec.get(attr, spec.get(attr.lower()))
+            if isinstance(value, str):
+                out.append(Anchor(frozenset({value.lower()})))
+                break
+            if isinstance(value, dict) and isinstance(value.get("IN"), list):
+                out.append(Anchor(frozenset(str(v).lower() for v in value["IN"])))
+                break
+            if isinstance(value, dict) and isinstance(value.get("REGEX"), str):
+                anchor = _regex_anchor(value["REGEX"])
+                if anchor is not None:
+                    out.append(anchor)
+                break
+    return out
+
+
 class LexicalSuggester:
     """Keyword/phrase/pattern matcher. ``fit`` reads a codebook; ``match`` scores a segment."""
 
@@ -109,18 +182,19 @@ class LexicalSuggester:
                     self.phrases_[lemmas[0]].append((lemmas, code.path, keyword))
         self.compoundable_ = dict(compoundable)
         self.compounds_ = CompoundMatcher(compoundable, known_words)
-        self.matcher_: Any = None
-        self.pattern_effect_: dict[str, tuple[str, str]] = {}
+        # One Matcher per pattern, run only on segments that contain the pattern's required
+        # words: spaCy's Matcher costs time per token and pattern, most patterns are rare.
+        self.patterns_: list[tuple[str, str, str, list[tuple[Anchor, Any]], Any]] = []
         patterns = [(c, p) for c in codebook.walk() for p in c.patterns]
         if patterns:
             from spacy.matcher import Matcher
 
             self.vocab_ = pipeline.nlp.vocab
-            self.matcher_ = Matcher(self.vocab_)
             for code, pattern in patterns:
-                key = f"{code.path}\t{pattern.id}"
-                self.matcher_.add(key, [pattern.pattern])
-                self.pattern_effect_[key] = (code.path, pattern.effect)
+                matcher = Matcher(self.vocab_)
+                matcher.add(pattern.id, [pattern.pattern])
+                anchors = [(a, a.prefix_re) for a in required_words(pattern.pattern)]
+                self.patterns_.append((code.path, pattern.id, pattern.effect, anchors, matcher))
         return self
 
     # -- matching ----------------------------------------------------------------------------
@@ -184,7 +258,7 @@ class LexicalSuggester:
                     for k, lemma in enumerate(lemmas)
                 ):
                     add(code, keyword, "phrase", i, j)
-        if self.matcher_ is not None and tokens:
+        if self.patterns_ and tokens:
             pattern_hits, excluded = self._pattern_hits(text, tokens, sentence_of)
             found.extend(pattern_hits)
             found = [
@@ -196,27 +270,41 @@ class LexicalSuggester:
     def _pattern_hits(
         self, text: str, tokens: Sequence[Token], sentence_of: list[int]
     ) -> tuple[list[Hit], set[tuple[str, int]]]:
-        doc = to_doc(self.vocab_, text, tokens)
-        out = []
+        # Patterns match within a sentence: run each only on sentences holding its anchors.
+        bounds: list[tuple[int, int]] = []
+        for n, sent in enumerate(sentence_of):
+            if n == 0 or sent != sentence_of[n - 1]:
+                bounds.append((n, n + 1))
+            else:
+                bounds[-1] = (bounds[-1][0], n + 1)
+        out: list[Hit] = []
         excluded: set[tuple[str, int]] = set()
-        for match_id, i, j in self.matcher_(doc):
-            key = self.vocab_.strings[match_id]
-            code, effect = self.pattern_effect_[key]
-            if effect == "exclude":
-                excluded.add((code, sentence_of[i]))
-                continue
-            out.append(
-                Hit(
-                    code,
-                    key.split("\t")[1],
-                    "pattern",
-                    i,
-                    j,
-                    tokens[i].start,
-                    tokens[j - 1].end,
-                    sentence_of[i],
-                )
-            )
+        doc = None
+        for a, b in bounds:
+            words = {t.lower for t in tokens[a:b]} | {t.lemma for t in tokens[a:b]}
+            joined = "\n".join(words)
+            for code, pattern_id, effect, required, matcher in self.patterns_:
+                if not all(anchor.found_in(words, joined, rx) for anchor, rx in required):
+                    continue
+                if doc is None:
+                    doc = to_doc(self.vocab_, text, tokens)
+                for _, i, j in matcher(doc[a:b]):
+                    i, j = i + a, j + a
+                    if effect == "exclude":
+                        excluded.add((code, sentence_of[i]))
+                    else:
+                        out.append(
+                            Hit(
+                                code,
+                                pattern_id,
+                                "pattern",
+                                i,
+                                j,
+                                tokens[i].start,
+                                tokens[j - 1].end,
+                                sentence_of[i],
+                            )
+                        )
         return out, excluded
 
     def match(self, text: str, tokens: Sequence[Token]) -> dict[str, LexicalResult]:

@@ -1,0 +1,170 @@
+"""The ``coded_segments.csv`` / ``.xlsx`` contract: columns, one row per (segment, code), every
+coded unit present, order, offsets, BOM, and the same rows in Excel."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from coding_helpers import (
+    CODED_UNITS,
+    EENZAAMHEID,
+    FG,
+    INT,
+    add_coding,
+    assert_one_line_error,
+    build_project,
+    connect,
+    copy_project,
+    invoke,
+)
+
+COLUMNS = [
+    "document", "segment_id", "order", "speaker", "role", "start", "end", "text", "code",
+    "label", "status", "score", "source", "explanation",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = build_project(tmp_path_factory.mktemp("export") / "out")
+    add_coding(project, FG, 2, EENZAAMHEID, "accepted")
+    add_coding(project, INT, 6, EENZAAMHEID, "manual")
+    # export again so the files include anna's codings
+    result = invoke("export", "segments", "-p", project, "-o", project / "coded_segments.csv")
+    assert result.exit_code == 0, result.output
+    result = invoke("export", "segments", "-p", project, "-o", project / "coded_segments.xlsx")
+    assert result.exit_code == 0, result.output
+    return project
+
+
+def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    text = path.read_bytes().decode("utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    return list(reader.fieldnames or []), list(reader)
+
+
+def test_csv_starts_with_a_bom_and_has_exactly_the_columns(built: Path) -> None:
+    data = (built / "coded_segments.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfdocument,segment_id,order,")
+    header, _ = read_rows(built / "coded_segments.csv")
+    assert header == COLUMNS
+    from qualcode.export.segments import COLUMNS as LIBRARY_COLUMNS
+
+    assert LIBRARY_COLUMNS == COLUMNS
+
+
+def test_every_coded_unit_appears_and_uncoded_once_with_empty_code(built: Path) -> None:
+    _, rows = read_rows(built / "coded_segments.csv")
+    units = [(r["document"], int(r["order"])) for r in rows]
+    assert set(units) == set(CODED_UNITS)  # no interviewer or annotation-only segments
+    for unit in CODED_UNITS:
+        mine = [r for r in rows if (r["document"], int(r["order"])) == unit]
+        assert mine
+        if any(not r["code"] for r in mine):
+            assert len(mine) == 1, unit
+            row = mine[0]
+            assert (row["label"], row["status"], row["score"], row["source"]) == ("", "", "", "")
+            assert row["explanation"] == ""
+    # INT#8 ('niet jouw schuld') has no code at all
+    [row] = [r for r in rows if (r["document"], int(r["order"])) == (INT, 8)]
+    assert row["code"] == ""
+    # (segment, code) pairs are unique
+    pairs = [(r["segment_id"], r["code"]) for r in rows]
+    assert len(pairs) == len(set(pairs))
+
+
+def test_rows_are_in_document_and_segment_order(built: Path) -> None:
+    _, rows = read_rows(built / "coded_segments.csv")
+    keys = [(r["document"], int(r["order"])) for r in rows]
+    assert keys == sorted(keys)
+    assert (rows[0]["document"], rows[-1]["document"]) == (FG, INT)
+    # offsets increase within a document too
+    for document in (FG, INT):
+        mine = [r for r in rows if r["document"] == document]
+        starts = [int(r["start"]) for r in mine]
+        assert starts == sorted(starts)
+
+
+def test_text_is_the_document_text_between_start_and_end(built: Path) -> None:
+    _, rows = read_rows(built / "coded_segments.csv")
+    with connect(built) as conn:
+        documents = dict(conn.execute("SELECT name, text FROM documents").fetchall())
+        segment_rows = conn.execute(
+            "SELECT s.id, d.name, s.ord, s.start, s.end FROM segments s"
+            " JOIN documents d ON d.id = s.document_id"
+        ).fetchall()
+    segments = {r["id"]: r for r in segment_rows}
+    for row in rows:
+        start, end = int(row["start"]), int(row["end"])
+        assert row["text"] == documents[row["document"]][start:end]
+        seg = segments[int(row["segment_id"])]
+        assert (seg["name"], seg["ord"], seg["start"], seg["end"]) == (
+            row["document"],
+            int(row["order"]),
+            start,
+            end,
+        )
+
+
+def test_codes_labels_statuses_and_scores(built: Path) -> None:
+    _, rows = read_rows(built / "coded_segments.csv")
+    by_key = {(r["document"], int(r["order"]), r["code"]): r for r in rows}
+    accepted = by_key[(FG, 2, EENZAAMHEID)]  # anna accepted the machine's suggestion
+    assert (accepted["status"], accepted["label"], accepted["score"]) == (
+        "accepted",
+        "Eenzaamheid",
+        "",
+    )
+    assert by_key[(INT, 6, EENZAAMHEID)]["status"] == "manual"
+    suggested = by_key[(FG, 3, EENZAAMHEID)]
+    assert suggested["status"] == "suggested"
+    assert 0.5 <= float(suggested["score"]) <= 1
+    assert suggested["source"].startswith("lexical")
+    assert suggested["explanation"].startswith("phrase 'sociaal isolement' in \"")
+    roles = {(r["document"], r["speaker"]): r["role"] for r in rows}
+    assert roles[(INT, "R")] == "huurder"  # from metadata.csv in the input folder
+    assert roles[(FG, "Deelnemer 1")] == "buurtbewoner"
+
+
+def test_xlsx_has_the_same_rows_a_frozen_header_and_filters(built: Path) -> None:
+    import openpyxl
+
+    _, rows = read_rows(built / "coded_segments.csv")
+    workbook = openpyxl.load_workbook(built / "coded_segments.xlsx")
+    sheet = workbook.worksheets[0]
+    values = list(sheet.iter_rows(values_only=True))
+    assert list(values[0]) == COLUMNS
+    as_text = [["" if v is None else str(v) for v in row] for row in values[1:]]
+    assert as_text == [[r[c] for c in COLUMNS] for r in rows]
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:N{len(rows) + 1}"
+    assert all(cell.font.bold for cell in sheet[1])
+
+
+def test_run_writes_the_same_rows_as_export(tmp_path: Path) -> None:
+    project = build_project(tmp_path / "out")
+    again = tmp_path / "again.csv"
+    result = invoke("export", "segments", "-p", project, "-o", again)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"Wrote {again}"
+    assert again.read_bytes() == (project / "coded_segments.csv").read_bytes()
+
+
+def test_export_status_filter(built: Path, tmp_path: Path) -> None:
+    target = tmp_path / "accepted.csv"
+    work = copy_project(built, tmp_path / "copy")
+    invoke("export", "segments", "-p", work, "-o", target, "--status", "accepted")
+    _, rows = read_rows(target)
+    coded = [r for r in rows if r["code"]]
+    assert [(r["document"], int(r["order"]), r["status"]) for r in coded] == [(FG, 2, "accepted")]
+    # every coded unit is still listed
+    assert {(r["document"], int(r["order"])) for r in rows} == set(CODED_UNITS)
+
+
+def test_export_unsupported_suffix(built: Path, tmp_path: Path) -> None:
+    result = invoke("export", "segments", "-p", built, "-o", tmp_path / "segments.json")
+    assert_one_line_error(result, "cannot write 'segments.json'")
+    assert not (tmp_path / "segments.json").exists()
