@@ -214,11 +214,16 @@ def _write(project: Project, rows: Iterable[tuple[int, str, str]]) -> int:
 
 @lru_cache(maxsize=1)
 def dutch_vocabulary() -> frozenset[str]:
-    """Known Dutch word forms (spacy-lookups-data), used to check compound parts."""
+    """Known Dutch words (spacy-lookups-data: lemma index and lookup lemmas), used to check
+    that both parts of a compound are words."""
     from spacy.lookups import load_lookups
 
-    table = load_lookups("nl", ["lemma_lookup"]).get_table("lemma_lookup")
-    words = {v for v in table.values() if isinstance(v, str)}
+    lookups = load_lookups("nl", ["lemma_lookup", "lemma_index"])
+    words = {v for v in lookups.get_table("lemma_lookup").values() if isinstance(v, str)}
+    index = lookups.get_table("lemma_index")
+    for pos in ("noun", "verb", "adj", "adv"):
+        if pos in index:
+            words.update(index[pos])
     return frozenset(w.lower() for w in words if w.isalpha())
 
 

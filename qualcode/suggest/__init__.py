@@ -62,6 +62,10 @@ class ScoringConfig:
     min_similarity_alone: float = 0.8
     # Similarity below this is too weak to be worth mentioning as a reason.
     explain_similarity: float = 0.3
+    # A passage with fewer content words than this is too short for similarity to mean much,
+    # unless it is a near copy of an example (cosine at least near_copy).
+    min_similarity_words: int = 8
+    near_copy: float = 0.85
 
 
 def load_tokens(
@@ -96,6 +100,7 @@ def score_segments(
     parts = [p for code in codebook.walk() if code.is_leaf for p in profile_parts(code)]
     part_lemmas = [lemma_text(tokens_of(doc)) for doc in pipeline.nlp.pipe([p.text for p in parts])]
     segment_lemmas = [lemma_text(t) for t in tokens]
+    content_words = [len(text.split()) for text in segment_lemmas]
     similarity = SimilaritySuggester(embedding_model=embedding_model).fit(
         codebook, segment_lemmas, part_lemmas, parts, [s.text for s in segments]
     )
@@ -105,8 +110,10 @@ def score_segments(
     for n, (segment, toks) in enumerate(zip(segments, tokens, strict=True)):
         lex = lexical.match(segment.text, toks)
         candidates: dict[str, Suggestion] = {}
+        short = content_words[n] < config.min_similarity_words
         for c, code in enumerate(sim_codes):
-            sim = similarity.scale(float(sim_best[n, c]))
+            cosine = float(sim_best[n, c])
+            sim = 0.0 if short and cosine < config.near_copy else similarity.scale(cosine)
             lex_result = lex.get(code)
             lex_score = lex_result.score if lex_result else 0.0
             if lex_score == 0.0 and sim < config.min_similarity_alone:

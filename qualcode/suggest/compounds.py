@@ -4,10 +4,9 @@ Dutch writes compounds as one word (``schuldhulpverlening``, ``huurschuld``,
 ``eenzaamheidsgevoelens``), so a keyword must also be found inside longer words. A word
 matches keyword ``k`` when
 
-- it *ends* with ``k`` (``k`` is the head: ``huurschuld``, ``studieschulden`` via its lemma) and
-  the part before it, minus a linking ``s``/``e``/``en``/``-``, is at least 3 letters and a known
-  word, or is at least 4 letters long: Dutch compounds are head-final, so a long word ending in
-  a keyword is nearly always a kind of it; or
+- it *ends* with ``k`` (``k`` is the head: ``huurschuld``, ``studieschulden``) and the part
+  before it, minus a linking ``s``/``e``/``en``/``-``, is a known word of at least 3 letters
+  (so ``vertrouwen`` does not contain ``rouwen``: ``vert`` is no word); or
 - it *starts* with ``k`` (``k`` is the modifier: ``schuldenproblematiek``,
   ``eenzaamheidsgevoelens``) and the rest, after a linking ``s``/``e``/``en``/``-``, is a known
   word of at least 3 letters, or two such words (``schuldhulpverlening``: hulp + verlening).
@@ -50,7 +49,7 @@ class CompoundMatcher:
             stem = prefix[: len(prefix) - len(link)] if link else prefix
             if self._is_word(stem):
                 return True
-        return len(prefix) >= MIN_KEYWORD and any(c in "aeiouy" for c in prefix)
+        return False
 
     def _is_part(self, part: str) -> bool:
         return part not in SUFFIX_WORDS and self._is_word(part)

@@ -18,6 +18,7 @@ from typing import Any
 from qualcode.codebook import Codebook
 from qualcode.nlp import Pipeline, Token, lemmatise_phrase, to_doc
 from qualcode.suggest.compounds import CompoundMatcher
+from qualcode.suggest.inflection import base_forms
 
 NEGATIONS = frozenset(
     {"niet", "geen", "nooit", "nergens", "niemand", "niets", "noch", "allerminst", "zonder"}
@@ -149,6 +150,10 @@ def required_words(pattern: Sequence[dict[str, Any]]) -> list[Anchor]:
     return out
 
 
+def _same_word(token: Token, lemma: str) -> bool:
+    return token.lemma == lemma or token.lower == lemma or lemma in base_forms(token.lower)
+
+
 class LexicalSuggester:
     """Keyword/phrase/pattern matcher. ``fit`` reads a codebook; ``match`` scores a segment."""
 
@@ -245,19 +250,29 @@ class LexicalSuggester:
                         seen.add((code, keyword))
                         add(code, keyword, "lemma", i, i + 1)
             if not seen:
+                # ouderen → oudere, sociale → sociaal: the first base form that is a keyword
+                for form in base_forms(tok.lower):
+                    for code, keyword in self.single_.get(form, ()):
+                        if (code, keyword) not in seen:
+                            seen.add((code, keyword))
+                            add(code, keyword, "lemma", i, i + 1)
+                    if seen:
+                        break
+            if not seen:
                 for form in dict.fromkeys((tok.lower, tok.lemma)):
                     for part in self.compounds_.parts(form):
                         for code, keyword in self.compoundable_.get(part, ()):
                             if (code, keyword) not in seen:
                                 seen.add((code, keyword))
                                 add(code, f"{keyword}|{tok.lower}", "compound", i, i + 1)
-            for lemmas, code, keyword in self.phrases_.get(tok.lemma, ()):
-                j = i + len(lemmas)
-                if j <= len(tokens) and all(
-                    tokens[i + k].lemma == lemma or tokens[i + k].lower == lemma
-                    for k, lemma in enumerate(lemmas)
-                ):
-                    add(code, keyword, "phrase", i, j)
+            starts = [tok.lemma, *(f for f in base_forms(tok.lower) if f in self.phrases_)]
+            for first in dict.fromkeys(starts):
+                for lemmas, code, keyword in self.phrases_.get(first, ()):
+                    j = i + len(lemmas)
+                    if j <= len(tokens) and all(
+                        _same_word(tokens[i + k], lemma) for k, lemma in enumerate(lemmas)
+                    ):
+                        add(code, keyword, "phrase", i, j)
         if self.patterns_ and tokens:
             pattern_hits, excluded = self._pattern_hits(text, tokens, sentence_of)
             found.extend(pattern_hits)
