@@ -51,10 +51,14 @@ def run(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> RunReport:
     """Ingest ``paths`` into the project ``out``, suggest codes and write the exports there."""
+    from qualcode.codebook import load_codebook
+    from qualcode.codes import DEFAULT_CODEBOOK
     from qualcode.export.segments import coded_segment_rows, write_segments
 
     target = Path(out) if out else default_out(paths)
     metadata = metadata or find_metadata(paths)
+    if codebook or DEFAULT_CODEBOOK.exists():
+        load_codebook(codebook or DEFAULT_CODEBOOK)  # a broken codebook fails before any work
     with init_project(target, codebook=codebook) as project:
         ingest_report = ingest_files(project, paths, metadata=metadata, unit=unit)
         suggest_report = suggest(project, codebook=codebook, threshold=threshold, progress=progress)

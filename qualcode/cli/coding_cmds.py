@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from qualcode.cli.options import emit, output_options, project_option
+from qualcode.cli.options import (
+    codebook_option,
+    emit,
+    metadata_option,
+    output_options,
+    project_option,
+    threshold_option,
+)
 from qualcode.models import STATUSES, UNITS
 
 
@@ -55,18 +62,8 @@ def _print_suggest(report: object) -> None:
 
 @click.command()
 @project_option
-@click.option(
-    "--codebook",
-    "-c",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Codebook YAML (default: the project's).",
-)
-@click.option(
-    "--threshold",
-    "-t",
-    type=click.FloatRange(0, 1),
-    help="Minimum score for a suggestion (default 0.5).",
-)
+@codebook_option("the project's")
+@threshold_option
 @click.option("--codes", multiple=True, help="Only suggest these codes (and their sub-codes).")
 def suggest(
     project: Path, codebook: Path | None, threshold: float | None, codes: tuple[str, ...]
@@ -159,7 +156,7 @@ def segments(
     type=click.Path(dir_okay=False, path_type=Path),
     help="CSV with document,order,codes (the human reference coding).",
 )
-@click.option("--codebook", "-c", type=click.Path(dir_okay=False, path_type=Path))
+@codebook_option("the project's")
 @click.option(
     "--baseline", is_flag=True, help="Score a plain keyword search with the same keywords instead."
 )
@@ -237,20 +234,10 @@ def evaluate(
     type=click.Path(file_okay=False, path_type=Path),
     help="Project/output folder (default: outputs/<name of input>).",
 )
-@click.option(
-    "--codebook",
-    "-c",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Codebook YAML (default: codebooks/impact.yaml).",
-)
-@click.option(
-    "--metadata",
-    "-m",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Metadata CSV/XLSX (default: metadata.csv in the input folder, if any).",
-)
+@codebook_option("codebooks/impact.yaml")
+@metadata_option("Metadata CSV/XLSX (default: metadata.csv in the input folder, if any).")
 @click.option("--unit", type=click.Choice(UNITS), help="Coding unit (default: turn).")
-@click.option("--threshold", "-t", type=click.FloatRange(0, 1), help="Suggestion threshold.")
+@threshold_option
 def run(
     paths: tuple[Path, ...],
     out: Path | None,

@@ -121,3 +121,27 @@ def emit(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(payload + "\n", encoding="utf-8")
         click.echo(f"Wrote {output}", err=True)
+
+
+def codebook_option(default_help: str) -> Callable[[F], F]:
+    return click.option(
+        "--codebook",
+        "-c",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"Codebook YAML (default: {default_help}).",
+    )
+
+
+def metadata_option(help_text: str) -> Callable[[F], F]:
+    return click.option(
+        "--metadata", "-m", type=click.Path(dir_okay=False, path_type=Path), help=help_text
+    )
+
+
+def threshold_option(func: F) -> F:
+    return click.option(
+        "--threshold",
+        "-t",
+        type=click.FloatRange(0, 1),
+        help="Minimum score for a suggestion (default 0.5, or the project's setting).",
+    )(func)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from qualcode.cli.options import emit, output_options, project_option
+from qualcode.cli.options import emit, metadata_option, output_options, project_option
 from qualcode.models import UNITS
 
 
@@ -29,12 +29,7 @@ def init(folder: Path, codebook: Path | None) -> None:
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @project_option
-@click.option(
-    "--metadata",
-    "-m",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="CSV/XLSX with document attributes and speaker roles.",
-)
+@metadata_option("CSV/XLSX with document attributes and speaker roles.")
 @click.option(
     "--replace",
     is_flag=True,
