@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -257,6 +258,13 @@ def _patterns(node: Any, code_path: str, problems: _Problems) -> tuple[Pattern, 
     return tuple(out)
 
 
+@lru_cache(maxsize=1)
+def _shared_vocab() -> Any:
+    from spacy.vocab import Vocab
+
+    return Vocab()
+
+
 def _check_pattern(pattern: Pattern, node: Any, problems: _Problems) -> None:
     used = {k.upper() for token in pattern.pattern for k in token}
     needing = sorted(used & ATTRS_NEEDING_MODEL)
@@ -267,9 +275,8 @@ def _check_pattern(pattern: Pattern, node: Any, problems: _Problems) -> None:
         )
     try:
         from spacy.matcher import Matcher
-        from spacy.vocab import Vocab
 
-        Matcher(Vocab(), validate=True).add(pattern.id, [pattern.pattern])
+        Matcher(_shared_vocab(), validate=True).add(pattern.id, [pattern.pattern])
     except Exception as exc:  # spaCy raises ValueError/MatchPatternError with a long text
         message = " ".join(str(exc).split())
         problems.add(node, f"spaCy rejects pattern '{pattern.id}': {message[:300]}")
