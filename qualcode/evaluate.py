@@ -12,8 +12,6 @@ Codes roll up: a segment coded ``impact/sociaal/eenzaamheid`` counts for ``impac
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -22,7 +20,7 @@ from pathlib import Path
 
 from qualcode.codebook import Codebook
 from qualcode.errors import QualcodeError, TranscriptError
-from qualcode.ingest.encoding import decode_bytes
+from qualcode.ingest.encoding import read_csv_rows
 from qualcode.ingest.metadata import document_key
 from qualcode.models import MACHINE_CODER
 from qualcode.segments import all_segments
@@ -79,27 +77,28 @@ def load_reference(path: str | Path, project: Project, book: Codebook) -> dict[i
     file = Path(path)
     if not file.exists():
         raise TranscriptError(file, "reference file not found")
-    text, _ = decode_bytes(file.read_bytes(), file)
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    fields = {f.strip().lower(): f for f in reader.fieldnames or []}
+    rows = [r for r in read_csv_rows(file) if any(cell.strip() for cell in r)]
+    header = [h.strip().lower() for h in rows[0]] if rows else []
+    records = [dict(zip(header, r, strict=False)) for r in rows[1:]]
     for needed in ("document", "order", "codes"):
-        if needed not in fields:
+        if needed not in header:
             raise TranscriptError(
                 file, f"no '{needed}' column", line=1, hint="columns: document,order,codes[,text]"
             )
     segments = {(document_key(s.document), s.order): s for s in all_segments(project)}
     known = book.by_path
     out: dict[int, set[str]] = {}
-    for line, row in enumerate(reader, start=2):
-        doc = document_key(row[fields["document"]] or "")
+    seen: dict[int, int] = {}
+    for line, row in enumerate(records, start=2):
+        doc = document_key(row.get("document") or "")
         try:
-            order = int(row[fields["order"]])
+            order = int(row.get("order") or "")
         except (TypeError, ValueError):
             raise TranscriptError(file, "'order' must be a segment number", line=line) from None
         segment = segments.get((doc, order))
         if segment is None:
             raise TranscriptError(file, f"no segment {order} in document '{doc}'", line=line)
-        start = (row.get(fields["text"]) or "").strip() if "text" in fields else ""
+        start = (row.get("text") or "").strip()
         if start and not _same_start(segment.text, start):
             raise TranscriptError(
                 file,
@@ -107,11 +106,16 @@ def load_reference(path: str | Path, project: Project, book: Codebook) -> dict[i
                 line=line,
                 hint="the reference was made on another segmentation (--unit)",
             )
-        codes = {c.strip().strip("/") for c in re.split(r"[;|]", row[fields["codes"]] or "")}
+        codes = {c.strip().strip("/") for c in re.split(r"[;|]", row.get("codes") or "")}
         codes.discard("")
         unknown = sorted(c for c in codes if c not in known)
         if unknown:
             raise TranscriptError(file, f"unknown code '{unknown[0]}'", line=line)
+        if segment.id in seen:
+            raise TranscriptError(
+                file, f"segment {order} of '{doc}' is already on line {seen[segment.id]}", line=line
+            )
+        seen[segment.id] = line
         out[segment.id] = with_ancestors(codes)
     if not out:
         raise TranscriptError(file, "the reference has no rows")

@@ -415,13 +415,18 @@ def test_segments_code_filter_includes_sub_codes(reviewed: Path) -> None:
         ("sociaal", {"impact/sociaal", EENZAAMHEID}),
         ("sociaal/eenzaamheid", {EENZAAMHEID}),  # a path suffix
         ("eenzaamheid", {EENZAAMHEID}),
-        ("eenzaam", set()),  # ids, not prefixes of ids
         ("impact", {"impact/sociaal", EENZAAMHEID, SCHULDEN}),
     ],
 )
 def test_segments_code_filter_by_id_or_path(reviewed: Path, ref: str, codes: set[str]) -> None:
     rows = segments_json(reviewed, "--code", ref, "--status", "suggested")
     assert {r["code"] for r in rows} == codes
+
+
+def test_segments_code_is_an_id_not_a_prefix(reviewed: Path) -> None:
+    result = invoke("segments", "-p", reviewed, "--code", "eenzaam")
+    assert result.exit_code != 0
+    assert "no code 'eenzaam'" in result.output
 
 
 def test_segments_speaker_filter(reviewed: Path) -> None:

@@ -15,6 +15,7 @@ from qualcode.cli.options import (
     project_option,
     threshold_option,
 )
+from qualcode.errors import QualcodeError
 from qualcode.models import STATUSES, UNITS
 
 
@@ -120,6 +121,15 @@ def segments(
         doc_name = find_document(proj, document)["name"] if document else None
         rows = coded_segment_rows(proj, statuses=[status] if status else None, coder=coder)
     if code:
+        known = {r["code"] for r in rows if r["code"]}
+        with open_project(project) as proj:
+            known |= {r[0] for r in proj.conn.execute("SELECT path FROM codes")}
+        wanted_code = code.strip("/")
+        if not any(p == wanted_code or p.endswith("/" + wanted_code) for p in known):
+            raise QualcodeError(
+                f"no code '{code}' in this project",
+                "see the codes with 'qualcode codebook show FILE'",
+            )
         # full path, id or path suffix (ids are unique), and everything below it:
         # 'financieel' selects impact/financieel and impact/financieel/schulden
         wanted = "/" + code.strip("/") + "/"

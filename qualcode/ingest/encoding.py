@@ -62,3 +62,20 @@ def decode_bytes(data: bytes, file: str | Path, encoding: str | None = None) -> 
 
 def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
     return decode_bytes(path.read_bytes(), path, encoding)
+
+
+def read_csv_rows(path: Path) -> list[list[str]]:
+    """Rows of a CSV file as Excel writes it: comma, semicolon (Dutch Excel) or tab separated,
+    UTF-8 (with or without BOM) or Windows-1252."""
+    import csv
+    import io
+
+    text, _ = decode_bytes(path.read_bytes(), path)
+    text = text.lstrip("\ufeff")
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            text[:4096], delimiters=",;\t"
+        )
+    except csv.Error:
+        dialect = csv.excel
+    return list(csv.reader(io.StringIO(text), dialect))

@@ -9,13 +9,11 @@ speaker attribute. Column names are case-insensitive; Dutch and English names ar
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qualcode.errors import TranscriptError
-from qualcode.ingest.encoding import decode_bytes
+from qualcode.ingest.encoding import read_csv_rows
 
 _ALIASES = {
     "document": {"document", "doc", "file", "bestand", "bestandsnaam", "filename", "transcript"},
@@ -67,16 +65,6 @@ def document_key(name: str) -> str:
 
 def speaker_key(label: str) -> str:
     return " ".join(label.split()).casefold()
-
-
-def _rows_from_csv(path: Path) -> list[list[str]]:
-    text, _ = decode_bytes(path.read_bytes(), path)
-    sample = text[:4096]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
-    return [row for row in csv.reader(io.StringIO(text.lstrip("\ufeff")), dialect)]
 
 
 def _rows_from_xlsx(path: Path) -> list[list[str]]:
@@ -138,7 +126,7 @@ def load_metadata(path: str | Path) -> Metadata:
     if suffix in {".xlsx", ".xlsm"}:
         rows = _rows_from_xlsx(file)
     elif suffix in {".csv", ".tsv", ".txt"}:
-        rows = _rows_from_csv(file)
+        rows = read_csv_rows(file)
     else:
         raise TranscriptError(file, "metadata must be a .csv or .xlsx file")
     rows = [r for r in rows if any(cell.strip() for cell in r)]
