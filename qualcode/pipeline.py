@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qualcode.errors import QualcodeError
 from qualcode.ingest import IngestReport, ingest_files
 from qualcode.store import init_project
 from qualcode.suggest import SuggestReport, suggest
@@ -59,8 +61,15 @@ def run(
     metadata = metadata or find_metadata(paths)
     if codebook or DEFAULT_CODEBOOK.exists():
         load_codebook(codebook or DEFAULT_CODEBOOK)  # a broken codebook fails before any work
+    created = not target.exists()
     with init_project(target, codebook=codebook) as project:
-        ingest_report = ingest_files(project, paths, metadata=metadata, unit=unit)
+        try:
+            ingest_report = ingest_files(project, paths, metadata=metadata, unit=unit)
+        except QualcodeError:
+            if created:  # nothing of the user's was in it: do not leave an empty project
+                project.close()
+                shutil.rmtree(target, ignore_errors=True)
+            raise
         suggest_report = suggest(project, codebook=codebook, threshold=threshold, progress=progress)
         rows = coded_segment_rows(project)
         files = {

@@ -207,6 +207,7 @@ def test_replace_refuses_when_a_coded_passage_disappeared(
     assert "--drop-unmatched-codings" in result.stderr
     assert "Traceback" not in result.output
     assert db_snapshot(project_dir) == before
+    assert not list((project_dir / "backups").glob("*.db"))  # refused: no backup left behind
 
     result = invoke(
         runner, "ingest", path, "--replace", "--drop-unmatched-codings", "-p", project_dir

@@ -55,3 +55,24 @@ def test_segments_with_an_unknown_code_is_an_error(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "no code 'bestaatniet'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_run_with_a_bad_file_leaves_no_project_behind(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "leeg.txt").write_text("", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(folder),
+            "--out",
+            str(out),
+            "--codebook",
+            str(FIXTURES / "codebooks" / "small.yaml"),
+        ],
+    )
+    assert result.exit_code != 0
+    assert "leeg.txt" in result.output
+    assert not out.exists()

@@ -364,30 +364,38 @@ def ingest_files(
     to_replace = [p for p in parsed if p.name in existing and existing[p.name][1] != p.sha256]
     if replace and to_replace:
         report.backup = project.backup("before-replace")
-    with project.transaction() as conn:
-        for p in parsed:
-            if p.name not in existing:
-                _insert_document(project, p, meta, unit, max_words, p.name)
-                report.added.append(p.name)
-                continue
-            old_id, old_sha = existing[p.name]
-            if old_sha == p.sha256:
-                report.unchanged.append(p.name)
-                if meta and _apply_metadata(project, old_id, p.name, meta):
-                    report.metadata_updated.append(p.name)
-            elif not replace:
-                report.changed.append(p.name)
-            else:
-                new_id = _insert_document(project, p, meta, unit, max_words, f"\0{p.name}")
-                report.moved_codings += _reanchor(project, old_id, new_id, drop_unmatched_codings)
-                conn.execute("DELETE FROM documents WHERE id = ?", (old_id,))
-                conn.execute("UPDATE documents SET name = ? WHERE id = ?", (p.name, new_id))
-                report.replaced.append(p.name)
-        if meta:
-            batch = {p.name for p in parsed}
-            for name, (doc_id, _) in existing.items():
-                if name not in batch and _apply_metadata(project, doc_id, name, meta):
-                    report.metadata_updated.append(name)
+    try:
+        with project.transaction() as conn:
+            for p in parsed:
+                if p.name not in existing:
+                    _insert_document(project, p, meta, unit, max_words, p.name)
+                    report.added.append(p.name)
+                    continue
+                old_id, old_sha = existing[p.name]
+                if old_sha == p.sha256:
+                    report.unchanged.append(p.name)
+                    if meta and _apply_metadata(project, old_id, p.name, meta):
+                        report.metadata_updated.append(p.name)
+                elif not replace:
+                    report.changed.append(p.name)
+                else:
+                    new_id = _insert_document(project, p, meta, unit, max_words, f"\0{p.name}")
+                    report.moved_codings += _reanchor(
+                        project, old_id, new_id, drop_unmatched_codings
+                    )
+                    conn.execute("DELETE FROM documents WHERE id = ?", (old_id,))
+                    conn.execute("UPDATE documents SET name = ? WHERE id = ?", (p.name, new_id))
+                    report.replaced.append(p.name)
+            if meta:
+                batch = {p.name for p in parsed}
+                for name, (doc_id, _) in existing.items():
+                    if name not in batch and _apply_metadata(project, doc_id, name, meta):
+                        report.metadata_updated.append(name)
+    except BaseException:
+        if report.backup is not None:  # nothing was changed: the backup is not needed
+            report.backup.unlink(missing_ok=True)
+            report.backup = None
+        raise
     if report.changed:
         report.warnings.append(
             f"{len(report.changed)} file(s) changed since they were ingested and were left as "
