@@ -25,8 +25,16 @@ from qualcode.store import open_project
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = ROOT / "corpus" / "reference"
-LEVELS = ("", "impact", "impact/sociaal", "impact/psychisch", "impact/financieel",
-          "impact/existentieel", "doelgroep", "aanpak")
+LEVELS = (
+    "",
+    "impact",
+    "impact/sociaal",
+    "impact/psychisch",
+    "impact/financieel",
+    "impact/existentieel",
+    "doelgroep",
+    "aanpak",
+)
 
 
 def table(title: str, results: dict[str, Evaluation]) -> None:
@@ -42,8 +50,10 @@ def table(title: str, results: dict[str, Evaluation]) -> None:
                 cells.append("–")
                 continue
             kappa = f"{lv.macro_kappa:.2f}" if lv.macro_kappa is not None else "–"
-            cells.append(f"{lv.macro_precision:.2f} / {lv.macro_recall:.2f} / "
-                         f"**{lv.macro_f1:.2f}** / {kappa}")
+            cells.append(
+                f"{lv.macro_precision:.2f} / {lv.macro_recall:.2f} / "
+                f"**{lv.macro_f1:.2f}** / {kappa}"
+            )
         print(f"| {level or '(top: impact, doelgroep, aanpak)'} | " + " | ".join(cells) + " |")
 
 
@@ -56,22 +66,27 @@ def main() -> None:
     reference = load_reference(REF / "reference.csv", project, book)
     segments = all_segments(project)
     key = {(s.document, s.order): s.id for s in segments}
-    coder_a = {key[(r["document"], int(r["order"]))]
-               for r in csv.DictReader((REF / "coder_a.csv").open(encoding="utf-8"))}
+    coder_a = {
+        key[(r["document"], int(r["order"]))]
+        for r in csv.DictReader((REF / "coder_a.csv").open(encoding="utf-8"))
+    }
     machine = machine_codings(project)
     baseline = keyword_baseline(book, [(s.id, s.text) for s in segments if s.id in reference])
     splits = {
         f"all ({len(reference)})": reference,
         f"A ({len(coder_a)})": {k: v for k, v in reference.items() if k in coder_a},
-        f"B held out ({len(reference) - len(coder_a)})":
-            {k: v for k, v in reference.items() if k not in coder_a},
+        f"B held out ({len(reference) - len(coder_a)})": {
+            k: v for k, v in reference.items() if k not in coder_a
+        },
     }
     table("qualcode suggestions", {n: score(r, machine, book) for n, r in splits.items()})
     table("keyword baseline", {n: score(r, baseline, book) for n, r in splits.items()})
 
     def read(name: str) -> dict[tuple[str, str], set[str]]:
-        return {(r["document"], r["order"]): with_ancestors(c for c in r["codes"].split(";") if c)
-                for r in csv.DictReader((REF / name).open(encoding="utf-8"))}
+        return {
+            (r["document"], r["order"]): with_ancestors(c for c in r["codes"].split(";") if c)
+            for r in csv.DictReader((REF / name).open(encoding="utf-8"))
+        }
 
     a, b = read("coder_a.csv"), read("coder_b.csv")
     common = sorted(set(a) & set(b))

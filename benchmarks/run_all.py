@@ -39,10 +39,16 @@ WRAPPER = (
 def timed(args: list[str]) -> tuple[float, float]:
     """Wall time (s) and peak resident memory (MB) of one child process."""
     with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
-        command = [sys.executable, "-c", WRAPPER, rss.name, *args[len(QUALCODE):]]
+        command = [sys.executable, "-c", WRAPPER, rss.name, *args[len(QUALCODE) :]]
         start = time.perf_counter()
-        subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        subprocess.run(
+            command,
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
         elapsed = time.perf_counter() - start
         peak_kb = int(Path(rss.name).read_text() or 0)
     return elapsed, peak_kb / 1024
@@ -54,8 +60,13 @@ def words_in_corpus() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([*QUALCODE, "init", tmp], check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
-        subprocess.run([*QUALCODE, "ingest", "corpus", "-p", tmp], check=True, cwd=ROOT,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [*QUALCODE, "ingest", "corpus", "-p", tmp],
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         with open_project(tmp) as project:
             return sum(d.words for d in list_documents(project))
 
@@ -83,8 +94,10 @@ def main() -> None:
             peaks.append(peak)
         rows.append((name, statistics.median(times), max(peaks)))
     words = words_in_corpus()
-    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; corpus: {words} words; median of {args.repeat}")
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; corpus: {words} words; median of {args.repeat}"
+    )
     print("\n| step | median time (s) | peak memory (MB) |\n|---|---|---|")
     for name, seconds, peak in rows:
         print(f"| {name} | {seconds:.2f} | {peak:.0f} |")
