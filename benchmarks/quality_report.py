@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-from pathlib import Path
+
+from reference_split import REF, reference_splits
 
 from qualcode.codes import resolve_codebook
 from qualcode.evaluate import (
     Evaluation,
     keyword_baseline,
-    load_reference,
     machine_codings,
     score,
     with_ancestors,
@@ -23,8 +23,6 @@ from qualcode.evaluate import (
 from qualcode.segments import all_segments
 from qualcode.store import open_project
 
-ROOT = Path(__file__).resolve().parent.parent
-REF = ROOT / "corpus" / "reference"
 LEVELS = (
     "",
     "impact",
@@ -63,21 +61,15 @@ def main() -> None:
     args = parser.parse_args()
     project = open_project(args.project)
     book = resolve_codebook(project)
-    reference = load_reference(REF / "reference.csv", project, book)
-    segments = all_segments(project)
-    key = {(s.document, s.order): s.id for s in segments}
-    coder_a = {
-        key[(r["document"], int(r["order"]))]
-        for r in csv.DictReader((REF / "coder_a.csv").open(encoding="utf-8"))
-    }
+    parts = reference_splits(project, book)
+    reference = parts["all"]
     machine = machine_codings(project)
+    segments = all_segments(project)
     baseline = keyword_baseline(book, [(s.id, s.text) for s in segments if s.id in reference])
     splits = {
         f"all ({len(reference)})": reference,
-        f"A ({len(coder_a)})": {k: v for k, v in reference.items() if k in coder_a},
-        f"B held out ({len(reference) - len(coder_a)})": {
-            k: v for k, v in reference.items() if k not in coder_a
-        },
+        f"A ({len(parts['A'])})": parts["A"],
+        f"B held out ({len(parts['B'])})": parts["B"],
     }
     table("qualcode suggestions", {n: score(r, machine, book) for n, r in splits.items()})
     table("keyword baseline", {n: score(r, baseline, book) for n, r in splits.items()})

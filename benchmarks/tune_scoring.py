@@ -9,20 +9,16 @@ and field notes). Parameters are chosen on dev; the test figures show whether th
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
-from pathlib import Path
+
+from reference_split import reference_splits
 
 from qualcode.codes import resolve_codebook
-from qualcode.evaluate import load_reference, score, with_ancestors
+from qualcode.evaluate import score, with_ancestors
 from qualcode.nlp import load_pipeline
 from qualcode.segments import coded_units
 from qualcode.store import open_project
 from qualcode.suggest import ScoringConfig, load_tokens, score_segments
-
-ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT / "corpus" / "reference" / "reference.csv"
-CODER_A = ROOT / "corpus" / "reference" / "coder_a.csv"
 
 
 def main() -> None:
@@ -38,17 +34,8 @@ def main() -> None:
         threshold=0.2, similarity_weight=1.0, min_similarity_alone=0.0, explain_similarity=0.0
     )
     candidates = score_segments(book, pipeline, segments, tokens, loose)
-    reference = load_reference(REFERENCE, project, book)
-    by_key = {(s.document, s.order): s.id for s in segments}
-    dev_ids = {
-        by_key[(r["document"], int(r["order"]))]
-        for r in csv.DictReader(CODER_A.open(encoding="utf-8"))
-    }
-    splits = {
-        "dev": {k: v for k, v in reference.items() if k in dev_ids},
-        "test": {k: v for k, v in reference.items() if k not in dev_ids},
-        "all": reference,
-    }
+    parts = reference_splits(project, book)
+    splits = {"dev": parts["A"], "test": parts["B"], "all": parts["all"]}
     from qualcode.suggest.similarity import lemma_text
 
     content = {s.id: len(lemma_text(t).split()) for s, t in zip(segments, tokens, strict=True)}

@@ -105,9 +105,6 @@ class Codebook:
     def __iter__(self) -> Iterator[Code]:
         return self.walk()
 
-    def __len__(self) -> int:
-        return sum(1 for _ in self.walk())
-
     @property
     def by_path(self) -> dict[str, Code]:
         return {c.path: c for c in self.walk()}
@@ -135,17 +132,6 @@ class Codebook:
     def subtree(self, refs: list[str] | tuple[str, ...]) -> set[str]:
         """Paths of the given codes and all their descendants."""
         return {c.path for ref in refs for c in self.find(ref).walk()}
-
-    def ancestors(self, path: str) -> list[str]:
-        parts = path.split("/")
-        return ["/".join(parts[:i]) for i in range(1, len(parts))]
-
-    def leaves(self) -> list[Code]:
-        return [c for c in self.walk() if c.is_leaf]
-
-    def level(self, ref: str) -> list[Code]:
-        """The children of ``ref`` (e.g. ``impact`` → sociaal, psychisch, ...)."""
-        return list(self.find(ref).children)
 
 
 # -- loading ---------------------------------------------------------------------------------

@@ -22,9 +22,15 @@ class SyncReport:
     kept: list[str] = field(default_factory=list)  # gone from the file but coded: kept
 
 
-def resolve_codebook(project: Project, codebook: str | Path | None = None) -> Codebook:
-    """The codebook given, else the project's, else ``codebooks/impact.yaml`` here."""
-    path = codebook or project.settings().get("codebook")
+def resolve_codebook(project: Project, codebook: str | Path | Codebook | None = None) -> Codebook:
+    """The codebook given (a file or one already loaded), else the project's, else
+    ``codebooks/impact.yaml`` here. A codebook given is remembered in the project settings."""
+    if isinstance(codebook, Codebook):
+        if codebook.file:
+            project.update_settings(codebook=str(Path(codebook.file).resolve()))
+        return codebook
+    configured = project.settings().get("codebook")
+    path = codebook or configured
     if not path and DEFAULT_CODEBOOK.exists():
         path = DEFAULT_CODEBOOK
     if not path:
@@ -33,7 +39,7 @@ def resolve_codebook(project: Project, codebook: str | Path | None = None) -> Co
             "pass --codebook FILE (for example codebooks/impact.yaml)",
         )
     book = load_codebook(path)
-    if codebook or not project.settings().get("codebook"):
+    if codebook or not configured:
         project.update_settings(codebook=str(Path(path).resolve()))
     return book
 
@@ -102,7 +108,3 @@ def sync_codes(project: Project, book: Codebook) -> SyncReport:
 
 def code_ids(project: Project) -> dict[str, int]:
     return {r["path"]: r["id"] for r in project.conn.execute("SELECT id, path FROM codes")}
-
-
-def code_labels(project: Project) -> dict[str, str]:
-    return {r["path"]: r["label"] for r in project.conn.execute("SELECT path, label FROM codes")}

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-CODED_STATUSES = ("accepted", "manual")
 STATUSES = ("suggested", "accepted", "rejected", "manual")
 MACHINE_CODER = "qualcode"
 UNITS = ("turn", "paragraph", "sentence")
@@ -31,25 +30,6 @@ class ParsedTranscript:
     format: str
     encoding: str | None = None
     has_speakers: bool = True
-
-
-@dataclass(frozen=True)
-class Speaker:
-    label: str
-    role: str | None = None
-    is_interviewer: bool = False
-    attributes: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Turn:
-    order: int
-    speaker: str
-    start: int
-    end: int
-    timestamp: str | None = None
-    start_time: float | None = None
-    end_time: float | None = None
 
 
 @dataclass(frozen=True)

@@ -166,7 +166,10 @@ def annotate_segments(
     n_process: int = 1,
     progress: Any = None,
 ) -> int:
-    """Tokenise and lemmatise every segment that has no tokens from this pipeline yet.
+    """Tokenise and lemmatise every coded unit that has no tokens from this pipeline yet.
+
+    Interviewer turns and annotation-only passages are never scored, so they are skipped;
+    a speaker later marked as not an interviewer gets tokens on the next run.
 
     Returns the number of segments processed. Written in batches, one transaction each, so an
     interrupted run keeps what it finished and never leaves a half-written batch.
@@ -176,8 +179,10 @@ def annotate_segments(
         """
         SELECT s.id, substr(d.text, s.start + 1, s.end - s.start) AS text
         FROM segments s JOIN documents d ON d.id = s.document_id
+        JOIN turns t ON t.id = s.turn_id JOIN speakers sp ON sp.id = t.speaker_id
         LEFT JOIN segment_nlp n ON n.segment_id = s.id AND n.pipeline = ?
-        WHERE n.segment_id IS NULL ORDER BY s.id
+        WHERE n.segment_id IS NULL AND s.has_words = 1 AND sp.is_interviewer = 0
+        ORDER BY s.id
         """,
         (pipeline.name,),
     ).fetchall()
@@ -212,23 +217,29 @@ def _write(project: Project, rows: Iterable[tuple[int, str, str]]) -> int:
     return len(rows)
 
 
-@lru_cache(maxsize=1)
-def dutch_vocabulary() -> frozenset[str]:
+_VOCABULARY: frozenset[str] | None = None
+
+
+def dutch_vocabulary(pipeline: Pipeline | None = None) -> frozenset[str]:
     """Known Dutch words (spacy-lookups-data: lemma index and lookup lemmas), used to check
-    that both parts of a compound are words."""
+    that both parts of a compound are words. Computed once per process; the lookup table of
+    the offline pipeline is reused when it is given, so it is not read from disk twice."""
+    global _VOCABULARY
+    if _VOCABULARY is not None:
+        return _VOCABULARY
     from spacy.lookups import load_lookups
 
-    lookups = load_lookups("nl", ["lemma_lookup", "lemma_index"])
-    words = {v for v in lookups.get_table("lemma_lookup").values() if isinstance(v, str)}
-    index = lookups.get_table("lemma_index")
+    table = None
+    if pipeline is not None and pipeline.nlp.has_pipe("lemmatizer"):
+        lookups = pipeline.nlp.get_pipe("lemmatizer").lookups
+        if lookups.has_table("lemma_lookup"):
+            table = lookups.get_table("lemma_lookup")
+    if table is None:
+        table = load_lookups("nl", ["lemma_lookup"]).get_table("lemma_lookup")
+    words = {v for v in table.values() if isinstance(v, str)}
+    index = load_lookups("nl", ["lemma_index"]).get_table("lemma_index")
     for pos in ("noun", "verb", "adj", "adv"):
         if pos in index:
             words.update(index[pos])
-    return frozenset(w.lower() for w in words if w.isalpha())
-
-
-@lru_cache(maxsize=1)
-def lemma_table() -> Any:
-    from spacy.lookups import load_lookups
-
-    return load_lookups("nl", ["lemma_lookup"]).get_table("lemma_lookup")
+    _VOCABULARY = frozenset(w.lower() for w in words if w.isalpha())
+    return _VOCABULARY

@@ -53,24 +53,22 @@ def run(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> RunReport:
     """Ingest ``paths`` into the project ``out``, suggest codes and write the exports there."""
-    from qualcode.codebook import load_codebook
-    from qualcode.codes import DEFAULT_CODEBOOK
+    from qualcode.codes import resolve_codebook
     from qualcode.export.segments import coded_segment_rows, write_segments
 
     target = Path(out) if out else default_out(paths)
     metadata = metadata or find_metadata(paths)
-    if codebook or DEFAULT_CODEBOOK.exists():
-        load_codebook(codebook or DEFAULT_CODEBOOK)  # a broken codebook fails before any work
     created = not target.exists()
-    with init_project(target, codebook=codebook) as project:
+    with init_project(target) as project:
         try:
+            book = resolve_codebook(project, codebook)  # a broken codebook fails before ingest
             ingest_report = ingest_files(project, paths, metadata=metadata, unit=unit)
         except QualcodeError:
             if created:  # nothing of the user's was in it: do not leave an empty project
                 project.close()
                 shutil.rmtree(target, ignore_errors=True)
             raise
-        suggest_report = suggest(project, codebook=codebook, threshold=threshold, progress=progress)
+        suggest_report = suggest(project, codebook=book, threshold=threshold, progress=progress)
         rows = coded_segment_rows(project)
         files = {
             "coded_segments.csv": write_segments(rows, target / "coded_segments.csv"),

@@ -51,28 +51,6 @@ def coded_units(project: Project) -> list[Segment]:
     return [_segment(r) for r in rows]
 
 
-def context_of(project: Project, segment_ids: Iterable[int]) -> dict[int, str]:
-    """The previous turn's text (e.g. the question asked) for each segment."""
-    ids = list(segment_ids)
-    out: dict[int, str] = {}
-    for chunk in range(0, len(ids), 500):
-        part = ids[chunk : chunk + 500]
-        marks = ",".join("?" * len(part))
-        rows = project.conn.execute(
-            f"""
-            SELECT s.id, sp.label, substr(d.text, p.start + 1, p.end - p.start) AS text
-            FROM segments s JOIN turns t ON t.id = s.turn_id
-            JOIN documents d ON d.id = s.document_id
-            JOIN turns p ON p.document_id = t.document_id AND p.ord = t.ord - 1
-            JOIN speakers sp ON sp.id = p.speaker_id
-            WHERE s.id IN ({marks})
-            """,
-            part,
-        ).fetchall()
-        out.update({r["id"]: f"{r['label']}: {r['text']}" for r in rows})
-    return out
-
-
 @dataclass(frozen=True)
 class CodingRow:
     segment_id: int

@@ -17,9 +17,6 @@ ANNOTATION_RE = re.compile(
     re.IGNORECASE,
 )
 
-FILLERS = ("eh", "ehm", "uh", "uhm", "ehh", "uhh", "hm", "hmm", "mm", "mmm", "ehhh")
-FILLER_RE = re.compile(r"\b(?:{})\b[,.]?\s*".format("|".join(FILLERS)), re.IGNORECASE)
-
 # Timestamps in the styles transcribers use: [00:12:31], 00:12:31, (00:12), #00:12:31-4#.
 TIMESTAMP = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 TIMESTAMP_TOKEN_RE = re.compile(
@@ -70,11 +67,3 @@ def format_timestamp(seconds: float | None) -> str | None:
         return None
     whole = int(seconds)
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
-def drop_fillers(text: str) -> str:
-    """Remove hesitation fillers (``eh``, ``uhm``) for quotes; keeps the rest verbatim."""
-    cleaned = FILLER_RE.sub("", text)
-    cleaned = re.sub(r"\s+([,.?!])", r"\1", cleaned)
-    cleaned = re.sub(r",\s*,", ",", cleaned)
-    return _SPACE_RE.sub(" ", cleaned).strip()

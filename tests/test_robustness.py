@@ -76,3 +76,14 @@ def test_run_with_a_bad_file_leaves_no_project_behind(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "leeg.txt" in result.output
     assert not out.exists()
+
+
+def test_export_to_an_impossible_place_is_a_clear_error(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    not_a_folder = tmp_path / "notities.txt"
+    not_a_folder.write_text("", encoding="utf-8")
+    target = not_a_folder / "coded.csv"
+    result = CliRunner().invoke(cli, ["export", "segments", "-p", str(project), "-o", str(target)])
+    assert result.exit_code == 1
+    assert "cannot write or read" in result.output
+    assert "Traceback" not in result.output

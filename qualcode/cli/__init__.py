@@ -25,6 +25,13 @@ class QualcodeGroup(click.Group):
             if exc.hint:
                 click.echo(f"  → {exc.hint}", err=True)
             ctx.exit(exc.exit_code)
+        except (PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
+            # typically an export that is open in Excel/Word, or a read-only folder
+            click.secho(
+                f"Error: cannot write or read {exc.filename}: {exc.strerror}", fg="red", err=True
+            )
+            click.echo("  → close the file in other programs or choose another place", err=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("\nInterrupted: the unfinished step was not saved.", err=True)
             ctx.exit(130)

@@ -20,19 +20,20 @@ def codebook() -> None:
 @codebook_file
 def validate(file: Path) -> None:
     """Check FILE: unknown keys, duplicate ids, empty labels, patterns spaCy rejects."""
-    from qualcode.codebook import load_codebook, validate_codebook
+    from qualcode.codebook import codebook_stats, load_codebook
 
-    problems, warnings = validate_codebook(file)
-    for line, message in problems:
-        where = f"{file}, line {line}" if line else str(file)
-        click.secho(f"{where}: {message}", fg="red", err=True)
-    for warning in warnings:
+    try:
+        book = load_codebook(file)
+    except CodebookError as exc:
+        for line, message in exc.problems:
+            where = f"{file}, line {line}" if line else str(file)
+            click.secho(f"{where}: {message}", fg="red", err=True)
+        raise CodebookError(
+            file, exc.problems, hint=f"{len(exc.problems)} problem(s) listed above"
+        ) from None
+    for warning in book.warnings:
         click.secho(f"{file}: warning: {warning}", fg="yellow", err=True)
-    if problems:
-        raise CodebookError(file, problems, hint=f"{len(problems)} problem(s) listed above")
-    from qualcode.codebook import codebook_stats
-
-    stats = codebook_stats(load_codebook(file))
+    stats = codebook_stats(book)
     click.echo(
         f"{file}: valid ({stats['codes']} codes, {stats['leaves']} leaves, "
         f"{stats['keywords']} keywords, {stats['patterns']} patterns, "

@@ -113,6 +113,7 @@ def segments(
     output: Path,
 ) -> None:
     """List coded segments with their codes, scores and explanations."""
+    from qualcode.codes import code_ids
     from qualcode.documents import find_document
     from qualcode.export.segments import coded_segment_rows
     from qualcode.store import open_project
@@ -120,10 +121,8 @@ def segments(
     with open_project(project) as proj:
         doc_name = find_document(proj, document)["name"] if document else None
         rows = coded_segment_rows(proj, statuses=[status] if status else None, coder=coder)
+        known = set(code_ids(proj))
     if code:
-        known = {r["code"] for r in rows if r["code"]}
-        with open_project(project) as proj:
-            known |= {r[0] for r in proj.conn.execute("SELECT path FROM codes")}
         wanted_code = code.strip("/")
         if not any(p == wanted_code or p.endswith("/" + wanted_code) for p in known):
             raise QualcodeError(

@@ -95,14 +95,14 @@ def score_segments(
     from qualcode.suggest.similarity import SimilaritySuggester, lemma_text, profile_parts
 
     corpus_words = {t.lower for toks in tokens for t in toks if t.lower.isalpha()}
-    lexical = LexicalSuggester().fit(codebook, pipeline, dutch_vocabulary() | corpus_words)
+    lexical = LexicalSuggester().fit(codebook, pipeline, dutch_vocabulary(pipeline) | corpus_words)
 
     parts = [p for code in codebook.walk() if code.is_leaf for p in profile_parts(code)]
     part_lemmas = [lemma_text(tokens_of(doc)) for doc in pipeline.nlp.pipe([p.text for p in parts])]
     segment_lemmas = [lemma_text(t) for t in tokens]
     content_words = [len(text.split()) for text in segment_lemmas]
     similarity = SimilaritySuggester(embedding_model=embedding_model).fit(
-        codebook, segment_lemmas, part_lemmas, parts, [s.text for s in segments]
+        segment_lemmas, part_lemmas, parts, [s.text for s in segments]
     )
     sim_codes, sim_best, sim_part = similarity.best_matches()
 
@@ -175,7 +175,7 @@ def summary_counts(book: Codebook, suggestions: Sequence[Suggestion]) -> dict[st
 def suggest(
     project: Project,
     *,
-    codebook: str | Path | None = None,
+    codebook: str | Path | Codebook | None = None,
     threshold: float | None = None,
     codes: Sequence[str] = (),
     progress: Progress | None = None,

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from qualcode.codebook import Code, Codebook
+from qualcode.codebook import Code
 from qualcode.nlp import Token
 
 
@@ -71,7 +71,6 @@ class SimilaritySuggester:
 
     def fit(
         self,
-        codebook: Codebook,
         segment_lemmas: Sequence[str],
         profile_lemmas: Sequence[str],
         parts: Sequence[ProfilePart],
