@@ -54,9 +54,33 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from qualcode.cli import codebook_cmds, coding_cmds, export_cmds, project_cmds
+    # Modules that add sub-commands to an existing group (export, codebook) do so on import.
+    from qualcode.cli import (
+        agreement_cmds,
+        codebook_cmds,
+        coding_cmds,
+        exchange_cmds,
+        export_cmds,
+        privacy_cmds,
+        project_cmds,
+        report_cmds,
+        review_cmds,
+        topics_cmds,
+    )
 
-    for module in (project_cmds, codebook_cmds, coding_cmds, export_cmds):
+    modules = (
+        project_cmds,
+        codebook_cmds,
+        coding_cmds,
+        review_cmds,
+        topics_cmds,
+        agreement_cmds,
+        privacy_cmds,
+        export_cmds,
+        report_cmds,
+        exchange_cmds,
+    )
+    for module in modules:
         for command in module.COMMANDS:
             cli.add_command(command)
 
