@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,11 +72,14 @@ def with_ancestors(paths: Iterable[str]) -> set[str]:
     return out
 
 
-def load_reference(path: str | Path, project: Project, book: Codebook) -> dict[int, set[str]]:
-    """segment id → reference codes (with ancestors)."""
+def load_reference(
+    path: str | Path, project: Project, book: Codebook | Collection[str], kind: str = "reference"
+) -> dict[int, set[str]]:
+    """segment id → reference codes (with ancestors). ``book`` is the codebook or the code
+    paths a row may name; ``kind`` names the file in messages ("coder" for agreement)."""
     file = Path(path)
-    if not file.exists():
-        raise TranscriptError(file, "reference file not found")
+    if not file.exists() or file.is_dir():
+        raise TranscriptError(file, f"{kind} file not found")
     rows = [r for r in read_csv_rows(file) if any(cell.strip() for cell in r)]
     header = [h.strip().lower() for h in rows[0]] if rows else []
     records = [dict(zip(header, r, strict=False)) for r in rows[1:]]
@@ -86,7 +89,7 @@ def load_reference(path: str | Path, project: Project, book: Codebook) -> dict[i
                 file, f"no '{needed}' column", line=1, hint="columns: document,order,codes[,text]"
             )
     segments = {(document_key(s.document), s.order): s for s in all_segments(project)}
-    known = book.by_path
+    known = book.by_path if isinstance(book, Codebook) else set(book)
     out: dict[int, set[str]] = {}
     seen: dict[int, int] = {}
     for line, row in enumerate(records, start=2):
@@ -118,7 +121,10 @@ def load_reference(path: str | Path, project: Project, book: Codebook) -> dict[i
         seen[segment.id] = line
         out[segment.id] = with_ancestors(codes)
     if not out:
-        raise TranscriptError(file, "the reference has no rows")
+        raise TranscriptError(
+            file,
+            f"the {kind} has no rows" if kind == "reference" else f"the {kind} file has no rows",
+        )
     return out
 
 
@@ -128,13 +134,20 @@ def _same_start(text: str, start: str) -> bool:
 
 
 def machine_codings(
-    project: Project, coder: str = MACHINE_CODER, statuses: Iterable[str] = ("suggested",)
+    project: Project,
+    coder: str = MACHINE_CODER,
+    statuses: Iterable[str] = ("suggested",),
+    min_score: float | None = None,
 ) -> dict[int, set[str]]:
-    marks = ",".join("?" * len(tuple(statuses)))
+    """segment id → a coder's codes with these statuses (with ancestors); ``min_score`` keeps
+    only suggestions scored at least that (a stricter threshold than the stored one)."""
+    statuses = tuple(statuses)
+    marks = ",".join("?" * len(statuses))
+    above = " AND c.score >= ?" if min_score is not None else ""
     rows = project.conn.execute(
         f"SELECT c.segment_id, k.path FROM codings c JOIN codes k ON k.id = c.code_id"
-        f" WHERE c.coder = ? AND c.status IN ({marks})",
-        (coder, *statuses),
+        f" WHERE c.coder = ? AND c.status IN ({marks}){above}",
+        (coder, *statuses, *(() if min_score is None else (min_score,))),
     ).fetchall()
     out: dict[int, set[str]] = {}
     for r in rows:
@@ -142,7 +155,8 @@ def machine_codings(
     return {k: with_ancestors(v) for k, v in out.items()}
 
 
-def _kappa(tp: int, fp: int, fn: int, tn: int) -> float | None:
+def cohen_kappa(tp: int, fp: int, fn: int, tn: int) -> float | None:
+    """Cohen's kappa of two raters' yes/no decisions from their 2×2 table (None: undefined)."""
     n = tp + fp + fn + tn
     if n == 0:
         return None
@@ -180,7 +194,7 @@ def score(
                 precision,
                 recall,
                 f1,
-                _kappa(tp, fp, fn, tn),
+                cohen_kappa(tp, fp, fn, tn),
             )
         )
     by_path = {s.code: s for s in scores}
