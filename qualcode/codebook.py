@@ -18,8 +18,8 @@ from qualcode.errors import CodebookError
 
 TOP_KEYS = {"name", "version", "language", "description", "codes"}
 CODE_KEYS = {
-    "id", "label", "definition", "include", "exclude", "keywords", "patterns", "examples",
-    "color", "memo", "children",
+    "id", "label", "definition", "include", "exclude", "keywords", "context", "patterns",
+    "examples", "color", "memo", "children",
 }  # fmt: skip
 PATTERN_KEYS = {"id", "pattern", "effect", "description"}
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
@@ -46,6 +46,10 @@ class Code:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    # Words that place a passage near the code without showing it on their own (a service, a
+    # place, a medium: 'schuldhulp', 'moskee', 'laptop'): they only count together with other
+    # evidence.
+    context: tuple[str, ...] = ()
     patterns: tuple[Pattern, ...] = ()
     examples: tuple[str, ...] = ()
     color: str | None = None
@@ -72,7 +76,7 @@ class Code:
         for key in ("definition", "memo", "color"):
             if getattr(self, key):
                 data[key] = getattr(self, key)
-        for key in ("include", "exclude", "keywords", "examples"):
+        for key in ("include", "exclude", "keywords", "context", "examples"):
             if getattr(self, key):
                 data[key] = list(getattr(self, key))
         if self.patterns:
@@ -319,6 +323,7 @@ def _code(
         include=_texts(get("include"), "include", problems),
         exclude=_texts(get("exclude"), "exclude", problems),
         keywords=_texts(get("keywords"), "keywords", problems),
+        context=_texts(get("context"), "context", problems),
         patterns=_patterns(get("patterns"), path, problems),
         examples=_texts(get("examples"), "examples", problems),
         color=color,
@@ -415,6 +420,7 @@ def codebook_stats(book: Codebook) -> dict[str, int]:
         "codes": len(codes),
         "leaves": sum(c.is_leaf for c in codes),
         "keywords": sum(len(c.keywords) for c in codes),
+        "context": sum(len(c.context) for c in codes),
         "patterns": sum(len(c.patterns) for c in codes),
         "examples": sum(len(c.examples) for c in codes),
     }

@@ -227,12 +227,12 @@ def score(
 
 def keyword_baseline(book: Codebook, segments: Iterable[tuple[int, str]]) -> dict[int, set[str]]:
     """Plain keyword search, as the lexical autocode of commercial QDA tools does it:
-    case-insensitive whole-word match of the same keywords, no lemmas, no compounds, no
-    negation, no patterns."""
+    case-insensitive whole-word match of the same words (keywords and context words alike:
+    those tools know no difference), no lemmas, no compounds, no negation, no patterns."""
     compiled = [
         (code.path, re.compile(r"(?<!\w)" + re.escape(k.lstrip("=").lower()) + r"(?!\w)"))
         for code in book.walk()
-        for k in code.keywords
+        for k in (*code.keywords, *code.context)
     ]
     out: dict[int, set[str]] = {}
     for seg_id, text in segments:

@@ -182,6 +182,63 @@ def test_negation_that_does_not_reach_the_keyword(text: str) -> None:
     assert EENZAAMHEID in codes_in(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Schulden heb ik ook niet, gelukkig.", SCHULDEN),
+        ("We redden het. Schulden hebben we niet.", SCHULDEN),
+        ("Eenzaam voel ik me niet.", EENZAAMHEID),
+        ("Nee, eenzaam was ze nooit hoor.", EENZAAMHEID),
+    ],
+)
+def test_fronted_keyword_negated_at_the_end_of_its_clause(text: str, code: str) -> None:
+    # Dutch verb-second order puts the negation after the keyword: "Schulden heb ik niet".
+    assert code not in codes_in(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Schulden maken mensen niet gelukkig.",  # 'niet' belongs to 'gelukkig'
+        "Ik heb schulden, maar ik schaam me niet.",  # the keyword does not open the clause
+        "Eenzaam was ze, en ze belde niet.",  # another clause
+    ],
+)
+def test_a_later_niet_about_something_else_does_not_negate(text: str) -> None:
+    assert codes_in(text) & {SCHULDEN, EENZAAMHEID}
+
+
+CONTEXT_BOOK = """
+    name: context
+    codes:
+      - id: schulden
+        label: Schulden
+        keywords: [schuld, deurwaarder]
+        context: [schuldhulp, budgetcoach, uitkering]
+"""
+
+
+def test_a_context_word_alone_is_not_enough() -> None:
+    result = lexical_match("Ik heb hem doorverwezen naar de schuldhulp.", CONTEXT_BOOK)
+    assert result["schulden"].score < 0.5  # below the default threshold on its own
+    [hit] = result["schulden"].hits
+    assert hit.kind == "context"
+    assert result["schulden"].explanation.startswith("context word 'schuldhulp' in ")
+
+
+def test_context_words_add_to_real_evidence() -> None:
+    alone = lexical_match("Er stond een deurwaarder voor de deur.", CONTEXT_BOOK)["schulden"]
+    both = lexical_match(
+        "Er stond een deurwaarder voor de deur, dus ik belde de schuldhulp.", CONTEXT_BOOK
+    )["schulden"]
+    assert both.score > alone.score >= 0.5
+
+
+def test_context_words_are_found_in_compounds_too() -> None:
+    [hit] = lexical_match("De budgetcoachgesprekken gingen door.", CONTEXT_BOOK)["schulden"].hits
+    assert hit.kind == "context"
+
+
 def test_negation_is_per_occurrence() -> None:
     # one negated, one not: the second occurrence still counts
     result = lexical_match("Eerst was ik niet eenzaam. Later werd ik heel eenzaam.")

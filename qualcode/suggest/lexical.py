@@ -45,7 +45,11 @@ CLAUSE_BREAKS = frozenset(
     }
 )
 
-WEIGHTS = {"phrase": 0.7, "lemma": 0.55, "compound": 0.5, "pattern": 0.65}
+WEIGHTS = {"phrase": 0.7, "lemma": 0.55, "compound": 0.5, "pattern": 0.65, "context": 0.45}
+# "Schulden heb ik niet": a fronted keyword negated at the end of its clause (verb second).
+POST_NEGATIONS = frozenset({"niet", "nooit"})
+POST_NEGATION_WINDOW = 5
+CLAUSE_END_PARTICLES = frozenset({"meer", "hoor", "hè", "he"})
 REPEAT_BONUS = 0.05
 
 
@@ -170,13 +174,18 @@ class LexicalSuggester:
         self.single_: dict[str, list[tuple[str, str]]] = defaultdict(list)
         self.phrases_: dict[str, list[tuple[tuple[str, ...], str, str]]] = defaultdict(list)
         compoundable: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        self.context_: set[tuple[str, str]] = set()
         for code in codebook.walk():
-            for raw in code.keywords:
+            entries = [(raw, False) for raw in code.keywords]
+            entries += [(raw, True) for raw in code.context]
+            for raw, is_context in entries:
                 exact = raw.startswith("=")
                 keyword = raw.lstrip("=").strip().lower()
                 lemmas = lemmatise_phrase(pipeline, keyword)
                 if not lemmas:
                     continue
+                if is_context:
+                    self.context_.add((code.path, keyword))
                 if len(lemmas) == 1:
                     forms = {lemmas[0], keyword}
                     for form in forms:
@@ -205,6 +214,9 @@ class LexicalSuggester:
     # -- matching ----------------------------------------------------------------------------
 
     def _negated(self, tokens: Sequence[Token], i: int) -> bool:
+        return self._negated_before(tokens, i) or self._negated_after(tokens, i)
+
+    def _negated_before(self, tokens: Sequence[Token], i: int) -> bool:
         for k in range(i - 1, max(-1, i - 1 - self.negation_window), -1):
             tok = tokens[k]
             if tok.is_punct or tok.lower in CLAUSE_BREAKS:
@@ -214,6 +226,32 @@ class LexicalSuggester:
                 return nxt not in NOT_NEGATING_NEXT
             if tok.sent_start:
                 return False
+        return False
+
+    def _negated_after(self, tokens: Sequence[Token], i: int) -> bool:
+        """A keyword that opens its clause and a 'niet' that closes it: "Schulden heb ik ook
+        niet", "Eenzaam voel ik me niet". Not "Schulden maken mensen niet gelukkig"."""
+        opens_clause = (
+            i == 0
+            or tokens[i].sent_start
+            or tokens[i - 1].is_punct
+            or tokens[i - 1].lower in CLAUSE_BREAKS
+        )
+        if not opens_clause:
+            return False
+        for k in range(i + 1, min(len(tokens), i + 2 + POST_NEGATION_WINDOW)):
+            tok = tokens[k]
+            if tok.is_punct or tok.lower in CLAUSE_BREAKS or tok.sent_start:
+                return False
+            if tok.lower in POST_NEGATIONS and k >= i + 2:
+                after = tokens[k + 1] if k + 1 < len(tokens) else None
+                return (
+                    after is None
+                    or after.is_punct
+                    or after.sent_start
+                    or after.lower in CLAUSE_BREAKS
+                    or after.lower in CLAUSE_END_PARTICLES
+                )
         return False
 
     def hits(self, text: str, tokens: Sequence[Token]) -> list[Hit]:
@@ -226,6 +264,8 @@ class LexicalSuggester:
         found: list[Hit] = []
 
         def add(code: str, evidence: str, kind: str, i: int, j: int) -> None:
+            if kind != "pattern" and (code, evidence.split("|")[0]) in self.context_:
+                kind = "context"
             found.append(
                 Hit(
                     code,
@@ -360,6 +400,9 @@ class LexicalSuggester:
                 parts.append(f"phrase '{h.evidence}' in \"{snippet}\"")
             elif h.kind == "pattern":
                 parts.append(f"pattern '{h.evidence}' in \"{snippet}\"")
+            elif h.kind == "context":
+                word = h.evidence.split("|")[-1]
+                parts.append(f"context word '{word}' in \"{snippet}\"")
             else:
                 parts.append(f"lemma '{h.evidence}' in \"{snippet}\"")
         more = len(hits) - len(parts)
