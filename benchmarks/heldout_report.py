@@ -1,0 +1,51 @@
+"""Suggestion quality on the held-out test set (benchmarks/heldout): three transcripts written
+and coded after the codebook was tuned, by a writer who never saw its keyword lists or any
+suggestion. Never tune on these figures; see benchmarks/heldout/README.md.
+
+    python benchmarks/heldout_report.py [--project /tmp/heldout] [--codebook codebooks/impact.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+from quality_report import table
+
+from qualcode.codes import resolve_codebook
+from qualcode.evaluate import keyword_baseline, load_reference, machine_codings, score
+from qualcode.ingest import ingest_files
+from qualcode.segments import coded_units
+from qualcode.store import init_project
+from qualcode.suggest import suggest
+
+ROOT = Path(__file__).resolve().parent.parent
+HELDOUT = ROOT / "benchmarks" / "heldout"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--project", type=Path, help="where to build the project (default: temp)")
+    parser.add_argument("--codebook", type=Path, default=ROOT / "codebooks" / "impact.yaml")
+    args = parser.parse_args()
+    folder = args.project or Path(tempfile.mkdtemp(prefix="qualcode-heldout-"))
+    shutil.rmtree(folder, ignore_errors=True)
+    with init_project(folder, codebook=args.codebook) as project:
+        ingest_files(project, [HELDOUT], metadata=HELDOUT / "metadata.csv")
+        suggest(project)
+        book = resolve_codebook(project)
+        reference = load_reference(HELDOUT / "reference.csv", project, book)
+        machine = machine_codings(project)
+        units = [(s.id, s.text) for s in coded_units(project) if s.id in reference]
+        baseline = keyword_baseline(book, units)
+        name = f"held out ({len(reference)})"
+        table("qualcode suggestions", {name: score(reference, machine, book)})
+        table("keyword baseline", {name: score(reference, baseline, book)})
+    if args.project is None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
