@@ -89,3 +89,56 @@ def _clean(value: Any) -> Any:
         if value.startswith(("=", "+", "-", "@")) and len(value) > 1:
             return "'" + value if value[0] == "=" else value
     return value
+
+
+def cell_text(value: Any) -> Any:
+    """A value as :func:`write_xlsx` puts it in a cell, to compare with what is read back."""
+    return _clean(_value(value))
+
+
+def add_hidden_sheet(
+    book: Any,
+    title: str,
+    rows: Sequence[Sequence[Any]],
+    *,
+    very_hidden: bool = False,
+) -> Any:
+    """A sheet of plain rows that Excel does not show: lists for dropdowns, or facts a later
+    import checks (``very_hidden`` cannot be shown from Excel's menus)."""
+    sheet = book.create_sheet(title=title[:31])
+    for row in rows:
+        sheet.append([_clean(_value(v)) for v in row])
+    sheet.sheet_state = "veryHidden" if very_hidden else "hidden"
+    return sheet
+
+
+def add_dropdown(
+    sheet: Any,
+    cells: str,
+    *,
+    choices: Sequence[str] = (),
+    source: str | None = None,
+    strict: bool = False,
+    title: str | None = None,
+    prompt: str | None = None,
+) -> None:
+    """A dropdown on ``cells`` (e.g. ``J2:J500``) listing ``choices`` or the cells in
+    ``source`` (e.g. ``codes!$A$1:$A$40``). Not ``strict``: Excel warns about another value
+    but lets the user keep it (an import may accept more spellings than the list shows)."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    formula = source or '"' + ",".join(choices) + '"'
+    validation = DataValidation(
+        type="list",
+        formula1=formula,
+        allow_blank=True,
+        errorStyle="stop" if strict else "warning",
+        showErrorMessage=True,
+        showInputMessage=bool(prompt),
+        errorTitle=title,
+        error="Kies een waarde uit de lijst." if strict else "Deze waarde staat niet in de lijst.",
+        promptTitle=title,
+        prompt=prompt,
+    )
+    sheet.add_data_validation(validation)
+    validation.add(cells)
