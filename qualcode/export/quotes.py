@@ -1,0 +1,818 @@
+"""The most telling quotes per code, for report writers: Word, Markdown or Excel.
+
+``select_quotes`` picks, per code in codebook order, up to N passages that are
+
+- central: closest to the centroid of everything coded with the code, in a TF-IDF space of the
+  stored lemmas (``segment_nlp``; the plain words when a passage has no stored tokens);
+- clearly about it: a person's accepted or manual coding counts as fully sure, a suggestion
+  with its score;
+- readable: whole sentences around the part that is about the code, ``MIN_WORDS`` to
+  ``MAX_WORDS`` words, ``[…]`` where sentences were left out and, on request, fillers (``eh``,
+  ``uhm``, ``nou ja``) dropped with ``…`` in their place;
+- varied: never two quotes of one speaker (document + label) for a code, and spread over
+  documents and groups by maximal marginal relevance.
+
+A code's quotes come from itself and its sub-codes. Quotes are attributed by role and setting
+from the metadata (``jongerenwerker, focusgroep 3 (Den Haag)``), never by name.
+``write_quotes`` writes the selection; the selection itself is plain dataclasses, so an HTML
+report can reuse it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from qualcode.errors import QualcodeError
+from qualcode.export.matrix import (
+    ProjectCode,
+    Selected,
+    Unit,
+    check_status,
+    find_code,
+    load_units,
+    nothing_selected,
+    output_path,
+    project_codes,
+    selected_codings,
+    status_description,
+    subtree,
+    unwritable,
+)
+from qualcode.store import Project
+from qualcode.text import ANNOTATION_RE, annotation_spans, count_words
+
+PER_CODE = 3
+MIN_WORDS = 15
+MAX_WORDS = 80
+# A quote grows to about this many words when the sentences around its core allow it.
+TARGET_WORDS = 35
+# Relevance = CENTRALITY_WEIGHT * centrality + (1 - CENTRALITY_WEIGHT) * certainty.
+CENTRALITY_WEIGHT = 0.6
+# Maximal marginal relevance: LAMBDA * relevance - (1 - LAMBDA) * redundancy with the quotes
+# already chosen; redundancy is the cosine plus these penalties.
+MMR_LAMBDA = 0.6
+SAME_DOCUMENT_PENALTY = 0.6
+SAME_GROUP_PENALTY = 0.3
+# Once a quote is long enough, a neighbouring sentence is only added when it is at least this
+# share as relevant to the code as the best sentence.
+EXTEND_SHARE = 0.5
+KEYWORD_BONUS = 0.5
+NEUTRAL_ROLE = "deelnemer"
+CUT = "[…]"
+DROPPED = "…"
+QUOTE_SUFFIXES = (".docx", ".md", ".xlsx")
+
+# Labels that describe a position in the transcript, not a person: R3, P1, Deelnemer 2,
+# Respondent, Bewoner 2, Spreker B. Anything else (Marieke, [PERSOON-3]) may be a name.
+GENERIC_LABEL_RE = re.compile(
+    r"^(?:[a-z]\d{0,3}|[a-z]{2}\d{1,3}"
+    r"|(?:respondent|resp|deelnemer|deelneemster|participant|spreker|speaker|bewoner|"
+    r"geïnterviewde|geinterviewde|interviewee|informant|cliënt|client)"
+    r"(?:[\s_-]*(?:\d{1,3}|[a-z]))?)$",
+    re.IGNORECASE,
+)
+_FILLER = r"e+h+m*|e+u+h+|u+h+m*|u+m+|h+m+|m+h+m+|nou\s+ja"
+FILLER_RE = re.compile(rf"(?<![\w'’-])(?:{_FILLER})(?![\w'’-])[,.]?", re.IGNORECASE)
+_ELLIPSES_RE = re.compile(r"(?:\.\.\.|…)(?:\s*(?:\.\.\.|…|,))*(?:\s*(?:\.\.\.|…))")
+_SENTENCE_END_RE = re.compile(r"[.!?…]+[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-ZÀ-Ý0-9])")
+_WORD_RE = re.compile(r"\w[\w'’-]*")
+_PSEUDONYM_RE = re.compile(r"\[[^\]]*\]|\bpersoon[-_ ]?\d+", re.IGNORECASE)
+_PARTICLES = {"van", "de", "der", "den", "het", "ter", "ten", "el", "al", "bin", "von"}
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One quote as it goes into the report, with what is needed to find it back."""
+
+    code: str
+    label: str
+    text: str
+    attribution: str
+    document: str
+    segment_key: str
+    segment_id: int
+    score: float  # how sure the coding is: 1.0 for a person's decision
+    status: str
+    centrality: float
+    words: int
+
+
+@dataclass(frozen=True)
+class CodeQuotes:
+    """The quotes of one code (its sub-codes included), with its label and definition."""
+
+    code: str
+    label: str
+    definition: str
+    depth: int
+    quotes: tuple[Quote, ...]
+    coded: int  # passages coded with the code or a sub-code
+    too_short: int = 0  # of those, passages without a readable stretch of text
+
+
+@dataclass
+class QuoteSelection:
+    """What ``select_quotes`` returns: the codes in codebook order and the settings used."""
+
+    codes: list[CodeQuotes]
+    status: str
+    coder: str | None = None
+    per_code: int = PER_CODE
+    no_fillers: bool = False
+    min_words: int = MIN_WORDS
+    max_words: int = MAX_WORDS
+    skipped: list[str] = field(default_factory=list)  # codes in scope without any coding
+
+    @property
+    def quotes(self) -> list[Quote]:
+        return [q for c in self.codes for q in c.quotes]
+
+    def method_note(self) -> str:
+        """'How these quotes were chosen', in the language of the report (Dutch)."""
+        fillers = (
+            f"; {DROPPED} staat waar stopwoorden (eh, uhm, nou ja) zijn weggelaten"
+            if self.no_fillers
+            else ""
+        )
+        return (
+            f"Per code staan hier ten hoogste {self.per_code} citaten, gekozen uit "
+            f"{status_description(self.status, self.coder)}. Een passage met een subcode telt "
+            "ook voor de bovenliggende code. Voorrang krijgen passages die centraal staan in "
+            "alles wat met de code is gecodeerd (TF-IDF over de lemma's, dichtst bij het "
+            "gemiddelde) en die zeker over de code gaan (een beslissing van een onderzoeker "
+            "telt als volledig zeker, een suggestie met haar score). De citaten zijn gevarieerd: "
+            "nooit twee van dezelfde spreker bij één code en zo veel mogelijk uit verschillende "
+            "documenten en groepen. Elk citaat bestaat uit hele zinnen rond het deel dat over de "
+            f"code gaat, {self.min_words} tot {self.max_words} woorden; {CUT} staat waar zinnen "
+            f"zijn weggelaten{fillers}. Sprekers worden aangeduid met hun rol en de setting uit "
+            "de metadata, nooit met hun naam. Lees elk citaat na in zijn context en controleer "
+            "of het zelf geen namen bevat voordat u het gebruikt."
+        )
+
+
+# -- attribution -----------------------------------------------------------------------------
+
+
+def is_generic_label(label: str) -> bool:
+    return bool(GENERIC_LABEL_RE.match(label.strip()))
+
+
+def setting_of(attributes: Mapping[str, Any]) -> str:
+    """``focusgroep 3 (Den Haag)`` from the document attributes group/type and place."""
+
+    def get(*names: str) -> str:
+        for key, value in attributes.items():
+            if key.casefold() in names and value is not None and str(value).strip():
+                return str(value).strip()
+        return ""
+
+    base = get("group", "groep") or get("type", "soort")
+    place = get("place", "plaats", "locatie", "stad")
+    if base and place and place.casefold() not in base.casefold():
+        return f"{base} ({place})"
+    return base or place
+
+
+def _split_words(text: str) -> list[str]:
+    # 'interview_marieke', "D'Souza", 'van-Dam': a name hides between any separators
+    return [w for w in re.split(r"[\W_]+", text) if w]
+
+
+def _name_words(names: Iterable[str]) -> set[str]:
+    """The words of every non-generic label, plus each label written as one word."""
+    out: set[str] = set()
+    for name in names:
+        if is_generic_label(name):
+            continue
+        parts = [w.casefold() for w in _split_words(name)]
+        out.update(w for w in parts if len(w) >= 3 and w not in _PARTICLES)
+        if len(parts) > 1:
+            out.add("".join(parts))
+    return out
+
+
+def _mentions_name(text: str, name_words: set[str], *, inside_words: bool = False) -> bool:
+    if _PSEUDONYM_RE.search(text):
+        return True
+    words = [w.casefold() for w in _split_words(text)]
+    if not inside_words:
+        return bool(name_words.intersection(words))
+    # a file name such as 'interviewmarieke' hides a name inside a word; short names count
+    # only as whole words ('jan' is not in 'januari')
+    return any(n == w or (len(n) >= 4 and n in w) for n in name_words for w in words)
+
+
+def attribution(
+    *,
+    role: str | None,
+    label: str,
+    document: str,
+    doc_attributes: Mapping[str, Any],
+    names: Iterable[str] = (),
+) -> str:
+    """Who said it, by role and setting, never by name.
+
+    The role comes from the metadata; without one, a generic label (``R3``, ``Deelnemer 2``)
+    is shown as it is and any other label (it may be a name) becomes ``deelnemer``. The setting
+    comes from the document attributes; without them the file name is used, unless it contains
+    a speaker's name (``names``: the speaker labels of the project that may be names) or a
+    pseudonym tag.
+    """
+    who = (role or "").strip()
+    label = label.strip()
+    # 'Huisarts: ...' with the role huisarts: the label is a role, not a name
+    own = set() if who and label.casefold() == who.casefold() else _name_words([label])
+    if not who or _mentions_name(who, own):
+        who = label if is_generic_label(label) else NEUTRAL_ROLE
+    where = setting_of(doc_attributes)
+    if not where or _mentions_name(where, own):
+        where = Path(document).stem
+        if _mentions_name(where, own | _name_words(names), inside_words=True):
+            where = ""
+    return f"{who}, {where}" if where else who
+
+
+# -- readable text ---------------------------------------------------------------------------
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    text = _ELLIPSES_RE.sub(DROPPED, text)
+    return re.sub(rf"{DROPPED}(?=\w)", f"{DROPPED} ", text)
+
+
+_EDGE_ANNOTATION_RE = re.compile(
+    rf"^\s*(?:{ANNOTATION_RE.pattern})\s*|\s*(?:{ANNOTATION_RE.pattern})\s*$", re.IGNORECASE
+)
+
+
+def _strip_edge_annotations(text: str) -> str:
+    """'(stilte) Zwaar.' → 'Zwaar.': a quote neither opens nor ends with an annotation."""
+    while True:
+        stripped = _EDGE_ANNOTATION_RE.sub("", text, count=1)
+        if stripped == text:
+            return text
+        text = stripped
+
+
+def remove_fillers(text: str) -> str:
+    """Drop fillers (``eh``, ``ehm``, ``uhm``, ``nou ja``), leaving ``…`` where they were."""
+    return _tidy(FILLER_RE.sub(DROPPED, text))
+
+
+def sentence_spans(text: str, tokens: Sequence[Any] | None = None) -> list[tuple[int, int]]:
+    """Sentences as ``(start, end)`` offsets that together cover ``text``.
+
+    The stored tokens carry the pipeline's sentence starts; without them a sentence ends at
+    ``. ! ? …`` followed by a capital.
+    """
+    if tokens:
+        starts = sorted({t.start for n, t in enumerate(tokens) if n == 0 or t.sent_start})
+    else:
+        starts = [0, *(m.end() for m in _SENTENCE_END_RE.finditer(text))]
+    starts[0] = 0  # text before the first token belongs to the first sentence
+    # A sentence never starts inside an annotation: '(' ends one, 'lacht)' starts the next.
+    for a, b in annotation_spans(text):
+        starts = [a if a < start < b else start for start in starts]
+    starts = sorted(set(starts))
+    ends = [*starts[1:], len(text)]
+    return [(a, b) for a, b in zip(starts, ends, strict=True) if text[a:b].strip()]
+
+
+@dataclass(frozen=True)
+class Trimmed:
+    text: str
+    words: int
+
+
+def _cut_sentence(text: str, min_words: int, max_words: int) -> str:
+    """The start of an over-long sentence, ended at a comma when that keeps it long enough."""
+    kept: list[str] = []
+    count = 0
+    at_comma = 0
+    for token in text.split():
+        n = count_words(token)
+        if count + n > max_words:
+            break
+        kept.append(token)
+        count += n
+        if count >= min_words and token.endswith((",", ";", ":")):
+            at_comma = len(kept)
+    return " ".join(kept[: at_comma or len(kept)]).rstrip(",;:")
+
+
+@lru_cache(maxsize=8192)
+def _prepared(sentences: tuple[str, ...], no_fillers: bool) -> tuple[list[str], list[int]]:
+    # A passage is trimmed once per code it carries: clean and count its sentences once.
+    cleaned = [_tidy(remove_fillers(s) if no_fillers else s) for s in sentences]
+    return cleaned, [count_words(c) for c in cleaned]
+
+
+def trim_quote(
+    sentences: Sequence[str],
+    relevance: Sequence[float],
+    *,
+    min_words: int = MIN_WORDS,
+    max_words: int = MAX_WORDS,
+    no_fillers: bool = False,
+) -> Trimmed | None:
+    """Whole sentences around the most relevant one, ``min_words``..``max_words`` long.
+
+    ``sentences`` are contiguous pieces of the passage (joined they give it back verbatim).
+    The quote starts at the sentence most about the code and takes in neighbours, the more
+    relevant side first, until it has ``TARGET_WORDS``; after that only neighbours that are
+    about the code too, while it fits. ``[…]`` marks sentences left out. None when no stretch
+    of the passage is long enough.
+    """
+    cleaned, words = _prepared(tuple(sentences), no_fillers)
+    if not any(words):
+        return None
+    last = len(cleaned) - 1
+    anchor = max(range(len(cleaned)), key=lambda k: (words[k] > 0, relevance[k], -k))
+    first = end = anchor
+    if words[anchor] > max_words:
+        body = _cut_sentence(cleaned[anchor], min_words, max_words)
+        cut_after = True
+    else:
+        total = words[anchor]
+        target = max(min_words, min(TARGET_WORDS, max_words))
+        floor = EXTEND_SHARE * relevance[anchor]
+        while True:
+            options = []
+            if first > 0 and total + words[first - 1] <= max_words:
+                options.append((relevance[first - 1], 0, first - 1))
+            if end < last and total + words[end + 1] <= max_words:
+                options.append((relevance[end + 1], 1, end + 1))
+            if total >= target:
+                options = [o for o in options if o[0] > 0 and o[0] >= floor]
+            if not options:
+                break
+            _, _, k = max(options)
+            first, end = min(first, k), max(end, k)
+            total += words[k]
+        joined = "".join(sentences[first : end + 1])
+        body = _tidy(remove_fillers(joined) if no_fillers else joined)
+        cut_after = any(words[end + 1 :])
+    body = _strip_edge_annotations(body)
+    text = _tidy(
+        (f"{CUT} " if any(words[:first]) else "") + body + (f" {CUT}" if cut_after else "")
+    )
+    count = count_words(text)
+    if not min_words <= count <= max_words:
+        return None
+    return Trimmed(text, count)
+
+
+# -- the space in which 'central' is measured ------------------------------------------------
+
+
+@dataclass
+class _Space:
+    """TF-IDF vectors (l2-normalised) of every passage and of every sentence of the passages
+    that may be quoted, in one matrix each so that a code needs one product per matrix."""
+
+    vectors: Any  # sparse, one row per unit
+    row: dict[int, int]  # segment id -> row in vectors
+    sentence_vectors: Any  # sparse, one row per sentence
+    sentence_rows: dict[int, tuple[int, int]]  # segment id -> its rows in sentence_vectors
+    sentences: dict[int, list[str]]  # segment id -> sentence texts (verbatim, contiguous)
+
+    def centroid(self, ids: Sequence[int]) -> Any:
+        import numpy as np
+
+        mean = np.asarray(self.vectors[[self.row[i] for i in ids]].mean(axis=0)).ravel()
+        norm = float(np.linalg.norm(mean))
+        return mean / norm if norm else mean
+
+    def similarities(self, ids: Sequence[int]) -> Any:
+        """Cosine of every pair of the given passages (a dense square array)."""
+        rows = self.vectors[[self.row[i] for i in ids]]
+        return (rows @ rows.T).toarray()
+
+
+def _stored_tokens(project: Project, units: Sequence[Unit]) -> dict[int, list[Any]]:
+    """Tokens from ``segment_nlp`` of the pipeline that annotated the most passages."""
+    from qualcode.nlp import decode_tokens
+
+    names = project.conn.execute(
+        "SELECT pipeline, count(*) AS n FROM segment_nlp GROUP BY pipeline ORDER BY n DESC,"
+        " pipeline LIMIT 1"
+    ).fetchone()
+    if names is None:
+        return {}
+    text = {u.segment.id: u.segment.text for u in units}
+    rows = project.conn.execute(
+        "SELECT segment_id, tokens FROM segment_nlp WHERE pipeline = ?", (names["pipeline"],)
+    )
+    return {
+        r["segment_id"]: decode_tokens(r["tokens"], text[r["segment_id"]])
+        for r in rows
+        if r["segment_id"] in text
+    }
+
+
+def _plain_words(text: str) -> str:
+    from qualcode.text import strip_annotations
+
+    return " ".join(w for w in _WORD_RE.findall(strip_annotations(text).casefold()) if len(w) > 1)
+
+
+def _build_space(
+    units: Sequence[Unit], tokens: Mapping[int, list[Any]], wanted: set[int]
+) -> _Space:
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from qualcode.suggest.similarity import lemma_text
+
+    def lemmas(seg_id: int, text: str, span: tuple[int, int] | None = None) -> str:
+        toks = tokens.get(seg_id)
+        if not toks:
+            return _plain_words(text if span is None else text[span[0] : span[1]])
+        if span is not None:
+            toks = [t for t in toks if span[0] <= t.start < span[1]]
+        return lemma_text(toks)
+
+    docs = [lemmas(u.segment.id, u.segment.text) for u in units]
+    quotable = [u for u in units if u.segment.id in wanted]
+    spans = {
+        u.segment.id: sentence_spans(u.segment.text, tokens.get(u.segment.id)) for u in quotable
+    }
+    sentence_docs: list[str] = []
+    sentence_rows: dict[int, tuple[int, int]] = {}
+    for u in quotable:
+        first = len(sentence_docs)
+        sentence_docs += [lemmas(u.segment.id, u.segment.text, s) for s in spans[u.segment.id]]
+        sentence_rows[u.segment.id] = (first, len(sentence_docs))
+    vectorizer = TfidfVectorizer(sublinear_tf=True, token_pattern=r"\S+", lowercase=False)
+    try:
+        vectors = vectorizer.fit_transform(docs).tocsr()
+        sentence_vectors = vectorizer.transform(sentence_docs).tocsr()
+    except ValueError:  # no content words at all: 'central' cannot be measured
+        vectors = csr_matrix((len(units), 1))
+        sentence_vectors = csr_matrix((len(sentence_docs), 1))
+    return _Space(
+        vectors,
+        {u.segment.id: n for n, u in enumerate(units)},
+        sentence_vectors,
+        sentence_rows,
+        {u.segment.id: [u.segment.text[a:b] for a, b in spans[u.segment.id]] for u in quotable},
+    )
+
+
+def _keyword_re(codes: Sequence[ProjectCode]) -> re.Pattern[str] | None:
+    words = sorted({k.casefold() for c in codes for k in c.keywords if k.strip()}, key=len)
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in reversed(words)) + ")")
+
+
+# -- selection -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    unit: Unit
+    coding: Selected
+    centrality: float
+    trimmed: Trimmed
+    group: str  # the setting (group, type, place) or else the document
+
+    @property
+    def relevance(self) -> float:
+        return CENTRALITY_WEIGHT * self.centrality + (1 - CENTRALITY_WEIGHT) * self.coding.certainty
+
+    @property
+    def speaker(self) -> tuple[str, str]:
+        return (self.unit.segment.document, self.unit.segment.speaker)
+
+
+def most_representative(
+    candidates: Sequence[_Candidate], similarity: Any, n: int
+) -> list[_Candidate]:
+    """Maximal marginal relevance, with at most one quote per speaker.
+
+    ``similarity[i][j]`` is the cosine of candidates i and j; a second quote from the same
+    document, or from another document of the same group, counts as more redundant.
+    """
+    chosen: list[int] = []
+    speakers: set[tuple[str, str]] = set()
+
+    def redundancy(i: int, j: int) -> float:
+        a, b = candidates[i], candidates[j]
+        same_doc = a.unit.segment.document == b.unit.segment.document
+        return (
+            float(similarity[i][j])
+            + (SAME_DOCUMENT_PENALTY if same_doc else 0.0)
+            + (SAME_GROUP_PENALTY if not same_doc and a.group == b.group else 0.0)
+        )
+
+    while len(chosen) < n:
+        best, best_value = None, 0.0
+        for i, cand in enumerate(candidates):
+            if cand.speaker in speakers:
+                continue
+            worst = max((redundancy(i, j) for j in chosen), default=0.0)
+            value = MMR_LAMBDA * cand.relevance - (1 - MMR_LAMBDA) * worst
+            if best is None or value > best_value + 1e-12:
+                best, best_value = i, value
+        if best is None:
+            break
+        chosen.append(best)
+        speakers.add(candidates[best].speaker)
+    return [candidates[i] for i in chosen]
+
+
+def _possible_names(project: Project) -> list[str]:
+    """Speaker labels that may be names: not a convention (R3, Interviewer) nor the role."""
+    from qualcode.ingest.labels import is_convention
+
+    return sorted(
+        {
+            r["label"]
+            for r in project.conn.execute("SELECT label, role FROM speakers")
+            if not is_convention(r["label"])
+            and (r["role"] or "").strip().casefold() != r["label"].strip().casefold()
+        }
+    )
+
+
+def _scope(
+    project: Project, codes: Sequence[ProjectCode], refs: Sequence[str]
+) -> list[ProjectCode]:
+    if not refs:
+        return list(codes)
+    wanted = {c.path for ref in refs for c in subtree(codes, find_code(project, codes, ref).path)}
+    return [c for c in codes if c.path in wanted]
+
+
+def select_quotes(
+    project: Project,
+    *,
+    codes: Sequence[str] = (),
+    per_code: int = PER_CODE,
+    status: str = "accepted",
+    coder: str | None = None,
+    no_fillers: bool = False,
+    min_words: int = MIN_WORDS,
+    max_words: int = MAX_WORDS,
+) -> QuoteSelection:
+    """Up to ``per_code`` quotes per code (and sub-codes) in codebook order; see the module."""
+    check_status(status)
+    if per_code < 1:
+        raise QualcodeError(f"--per-code {per_code}: must be 1 or more")
+    if not 1 <= min_words <= max_words:
+        raise QualcodeError(f"word bounds {min_words}-{max_words}: the minimum must be 1 to max")
+    all_codes = project_codes(project)
+    refs = [r for ref in codes for r in ref.split(",") if r.strip()]
+    scope = _scope(project, all_codes, refs)
+    units = {u.segment.id: u for u in load_units(project)}
+    selected = {
+        sid: found
+        for sid, found in selected_codings(project, status=status, coder=coder).items()
+        if sid in units
+    }
+    if not selected:
+        raise nothing_selected(project, status, coder)
+    per_code_coded: dict[str, dict[int, Selected]] = {}
+    for code in scope:
+        prefix = code.path + "/"
+        for sid, found in selected.items():
+            hits = [s for p, s in found.items() if p == code.path or p.startswith(prefix)]
+            if hits:
+                best = max(hits, key=lambda s: (s.certainty, s.status))
+                per_code_coded.setdefault(code.path, {})[sid] = best
+    if not per_code_coded:
+        raise nothing_selected(project, status, coder, ", ".join(refs))
+    wanted = {sid for found in per_code_coded.values() for sid in found}
+    space = _build_space(
+        list(units.values()), _stored_tokens(project, list(units.values())), wanted
+    )
+    names = _possible_names(project)
+    result = QuoteSelection([], status, coder, per_code, no_fillers, min_words, max_words)
+    for code in scope:
+        coded = per_code_coded.get(code.path)
+        if not coded:
+            result.skipped.append(code.path)
+            continue
+        chosen, too_short = _quotes_for(
+            code, subtree(all_codes, code.path), coded, units, space, result
+        )
+        quotes = tuple(_quote(code, c, names) for c in chosen)
+        result.codes.append(
+            CodeQuotes(
+                code.path, code.label, code.definition, code.depth, quotes, len(coded), too_short
+            )
+        )
+    if not result.quotes:
+        raise QualcodeError(
+            f"no passage of {min_words} to {max_words} words among the coded passages",
+            "the coded passages are very short; check them with 'qualcode segments'",
+        )
+    return result
+
+
+def _quotes_for(
+    code: ProjectCode,
+    family: Sequence[ProjectCode],
+    coded: Mapping[int, Selected],
+    units: Mapping[int, Unit],
+    space: _Space,
+    settings: QuoteSelection,
+) -> tuple[list[_Candidate], int]:
+    ids = sorted(coded, key=lambda i: (units[i].segment.document, units[i].segment.order))
+    centroid = space.centroid(ids)
+    centrality = space.vectors @ centroid
+    sentence_relevance = space.sentence_vectors @ centroid
+    keywords = _keyword_re(family)
+    candidates = []
+    for sid in ids:
+        sentences = space.sentences[sid]
+        first, end = space.sentence_rows[sid]
+        relevance = [float(v) for v in sentence_relevance[first:end]]
+        if keywords is not None:
+            relevance = [
+                r + (KEYWORD_BONUS if keywords.search(s.casefold()) else 0.0)
+                for r, s in zip(relevance, sentences, strict=True)
+            ]
+        trimmed = trim_quote(
+            sentences,
+            relevance,
+            min_words=settings.min_words,
+            max_words=settings.max_words,
+            no_fillers=settings.no_fillers,
+        )
+        if trimmed is not None:
+            unit = units[sid]
+            group = setting_of(unit.doc_attributes) or unit.segment.document
+            score = float(centrality[space.row[sid]])
+            candidates.append(_Candidate(unit, coded[sid], score, trimmed, group))
+    similarity = space.similarities([c.unit.segment.id for c in candidates])
+    chosen = most_representative(candidates, similarity, settings.per_code)
+    return chosen, len(ids) - len(candidates)
+
+
+def _quote(code: ProjectCode, cand: _Candidate, names: Sequence[str]) -> Quote:
+    seg = cand.unit.segment
+    return Quote(
+        code=code.path,
+        label=code.label,
+        text=cand.trimmed.text,
+        attribution=attribution(
+            role=seg.role,
+            label=seg.speaker,
+            document=seg.document,
+            doc_attributes=cand.unit.doc_attributes,
+            names=names,
+        ),
+        document=seg.document,
+        segment_key=seg.key,
+        segment_id=seg.id,
+        score=round(cand.coding.certainty, 3),
+        status=cand.coding.status,
+        centrality=round(cand.centrality, 3),
+        words=cand.trimmed.words,
+    )
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+TITLE = "Citaten per code"
+NOTE_TITLE = "Hoe deze citaten zijn gekozen."
+XLSX_COLUMNS = [
+    "code", "label", "quote", "attribution", "document", "segment", "score", "status",
+    "centrality",
+]  # fmt: skip
+
+
+def _level(selection: QuoteSelection, code: CodeQuotes) -> int:
+    """Heading level of a code: 1 for the top-most code of its branch in the selection."""
+    present = {c.code for c in selection.codes}
+    parts = code.code.split("/")
+    root = next(n for n in range(1, len(parts) + 1) if "/".join(parts[:n]) in present)
+    return len(parts) - root + 1
+
+
+def _without_quotes(code: CodeQuotes, selection: QuoteSelection) -> str:
+    return (
+        f"Geen citaat: de {code.coded} gecodeerde passage(s) hebben geen stuk van "
+        f"{selection.min_words} tot {selection.max_words} woorden."
+    )
+
+
+def quotes_markdown(selection: QuoteSelection) -> str:
+    lines = [f"# {TITLE}", "", f"*{NOTE_TITLE}* {selection.method_note()}", ""]
+    for code in selection.codes:
+        lines += [f"{'#' * min(_level(selection, code) + 1, 6)} {code.label}", ""]
+        if code.definition:
+            lines += [code.definition, ""]
+        if not code.quotes:
+            lines += [f"*{_without_quotes(code, selection)}*", ""]
+        for quote in code.quotes:
+            lines += [f"> {quote.text}", "", f"— {quote.attribution}", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _write_docx(selection: QuoteSelection, target: Path) -> None:
+    import docx
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    document = docx.Document()
+    document.core_properties.title = TITLE
+    document.add_heading(TITLE, level=0)
+    note = document.add_paragraph()
+    note.add_run(NOTE_TITLE + " ").bold = True
+    note.add_run(selection.method_note())
+    for code in selection.codes:
+        document.add_heading(code.label, level=min(_level(selection, code), 9))
+        if code.definition:
+            document.add_paragraph(code.definition)
+        if not code.quotes:
+            document.add_paragraph().add_run(_without_quotes(code, selection)).italic = True
+        for quote in code.quotes:
+            document.add_paragraph(quote.text, style="Quote")
+            credit = document.add_paragraph(f"— {quote.attribution}")
+            credit.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            credit.paragraph_format.space_after = Pt(12)
+    tmp = target.with_name(target.name + ".tmp")
+    document.save(str(tmp))
+    tmp.replace(target)
+
+
+def _write_xlsx(selection: QuoteSelection, target: Path) -> None:
+    from qualcode.export.tables import save_workbook, write_xlsx
+
+    rows = [
+        {
+            "code": q.code,
+            "label": q.label,
+            "quote": q.text,
+            "attribution": q.attribution,
+            "document": q.document,
+            "segment": q.segment_key,
+            "score": q.score,
+            "status": q.status,
+            "centrality": q.centrality,
+        }
+        for q in selection.quotes
+    ]
+    book = write_xlsx(
+        target,
+        [
+            ("quotes", XLSX_COLUMNS, rows),
+            ("toelichting", ["toelichting"], [{"toelichting": selection.method_note()}]),
+        ],
+        widths={
+            "code": 34,
+            "label": 28,
+            "quote": 90,
+            "attribution": 36,
+            "document": 30,
+            "segment": 30,
+            "toelichting": 110,
+        },
+        wrap=("quote", "attribution", "label", "toelichting"),
+    )
+    save_workbook(book, target)
+
+
+def write_quotes(selection: QuoteSelection, path: str | Path) -> Path:
+    """Write the selection as ``.docx`` (Word styles), ``.md`` or ``.xlsx``."""
+    target = output_path(path, QUOTE_SUFFIXES)
+    suffix = target.suffix.lower()
+    try:
+        if suffix == ".docx":
+            _write_docx(selection, target)
+        elif suffix == ".md":
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_text(quotes_markdown(selection), encoding="utf-8")
+            tmp.replace(target)
+        else:
+            _write_xlsx(selection, target)
+    except OSError as exc:
+        raise unwritable(target, exc) from exc
+    return target
+
+
+def export_quotes(
+    project: Project,
+    path: str | Path,
+    *,
+    codes: Sequence[str] = (),
+    per_code: int = PER_CODE,
+    status: str = "accepted",
+    coder: str | None = None,
+    no_fillers: bool = False,
+) -> tuple[QuoteSelection, Path]:
+    """Select and write in one call (what ``qualcode export quotes`` does)."""
+    output_path(path, QUOTE_SUFFIXES)
+    selection = select_quotes(
+        project, codes=codes, per_code=per_code, status=status, coder=coder, no_fillers=no_fillers
+    )
+    return selection, write_quotes(selection, path)
