@@ -65,10 +65,11 @@ def show(file: Path) -> None:
     "-o",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Target file: .md, .xlsx or .docx.",
+    help="Target file: .md, .xlsx, .docx, or .qdc (REFI-QDA, for ATLAS.ti, NVivo, MAXQDA).",
 )
 def export_codebook_cmd(file: Path, output: Path) -> None:
-    """Write FILE as a document (Markdown, Excel or Word) with definitions and examples."""
+    """Write FILE as a document (Markdown, Excel or Word) with definitions and examples, or as
+    a REFI-QDA codebook (.qdc) for other QDA programs."""
     from qualcode.codebook import load_codebook
     from qualcode.export.codebook_doc import export_codebook
 

@@ -93,7 +93,7 @@ def _docx(book: Codebook, path: Path) -> None:
 
 
 def export_codebook(book: Codebook, path: str | Path) -> Path:
-    """Write the codebook as .md, .xlsx or .docx (REFI-QDA .qdc is in ``export.qdc``)."""
+    """Write the codebook as .md, .xlsx, .docx or a REFI-QDA codebook (.qdc)."""
     from qualcode.export.tables import save_workbook, write_xlsx
 
     target = Path(path)
@@ -121,8 +121,12 @@ def export_codebook(book: Codebook, path: str | Path) -> Path:
         save_workbook(book_xlsx, target)
     elif suffix == ".docx":
         _docx(book, target)
+    elif suffix == ".qdc":
+        from qualcode.refi.codebook import write_qdc
+
+        write_qdc(book, target)
     else:
         raise QualcodeError(
-            f"cannot write a codebook as '{target.suffix}'", "use .md, .xlsx or .docx"
+            f"cannot write a codebook as '{target.suffix}'", "use .md, .xlsx, .docx or .qdc"
         )
     return target
