@@ -36,7 +36,8 @@ def validate(file: Path) -> None:
     stats = codebook_stats(book)
     click.echo(
         f"{file}: valid ({stats['codes']} codes, {stats['leaves']} leaves, "
-        f"{stats['keywords']} keywords, {stats['patterns']} patterns, "
+        f"{stats['keywords']} keywords, {stats['context']} context words, "
+        f"{stats['patterns']} patterns, "
         f"{stats['examples']} examples)"
     )
 
@@ -51,6 +52,8 @@ def show(file: Path) -> None:
     click.echo(f"{book.name}" + (f" (version {book.version})" if book.version else ""))
     for code in book.walk():
         counts = f"{len(code.keywords)} kw, {len(code.examples)} ex"
+        if code.context:
+            counts += f", {len(code.context)} ctx"
         if code.patterns:
             counts += f", {len(code.patterns)} pat"
         click.echo(

@@ -24,9 +24,14 @@ def codebook_markdown(book: Codebook) -> str:
                 lines += [f"**{title}:**", "", *[f"- {i}" for i in items], ""]
         if code.examples:
             lines += ["**Voorbeelden:**", "", *[f"> {e}" + "\n" for e in code.examples]]
-        if code.keywords:
-            lines += [f"*Trefwoorden:* {', '.join(k.lstrip('=') for k in code.keywords)}", ""]
+        for title, words in (("Trefwoorden", code.keywords), ("Contextwoorden", code.context)):
+            if words:
+                lines += [f"*{title}:* {_words(words)}", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _words(words: tuple[str, ...]) -> str:
+    return ", ".join(k.lstrip("=") for k in words)
 
 
 def _rows(book: Codebook) -> list[dict[str, object]]:
@@ -39,7 +44,8 @@ def _rows(book: Codebook) -> list[dict[str, object]]:
             "wel coderen": "\n".join(c.include),
             "niet coderen": "\n".join(c.exclude),
             "voorbeelden": "\n\n".join(c.examples),
-            "trefwoorden": ", ".join(k.lstrip("=") for k in c.keywords),
+            "trefwoorden": _words(c.keywords),
+            "contextwoorden": _words(c.context),
             "kleur": c.color,
         }
         for c in book.walk()
@@ -78,10 +84,11 @@ def _docx(book: Codebook, path: Path) -> None:
             document.add_paragraph().add_run("Voorbeelden").bold = True
             for example in code.examples:
                 document.add_paragraph(example, style="Quote")
-        if code.keywords:
-            p = document.add_paragraph()
-            p.add_run("Trefwoorden: ").italic = True
-            p.add_run(", ".join(k.lstrip("=") for k in code.keywords))
+        for title, words in (("Trefwoorden", code.keywords), ("Contextwoorden", code.context)):
+            if words:
+                p = document.add_paragraph()
+                p.add_run(f"{title}: ").italic = True
+                p.add_run(_words(words))
         for child in code.children:
             add(child)
 
@@ -115,8 +122,16 @@ def export_codebook(book: Codebook, path: str | Path) -> Path:
                 "niet coderen": 45,
                 "voorbeelden": 60,
                 "trefwoorden": 50,
+                "contextwoorden": 40,
             },
-            wrap=("definitie", "wel coderen", "niet coderen", "voorbeelden", "trefwoorden"),
+            wrap=(
+                "definitie",
+                "wel coderen",
+                "niet coderen",
+                "voorbeelden",
+                "trefwoorden",
+                "contextwoorden",
+            ),
         )
         save_workbook(book_xlsx, target)
     elif suffix == ".docx":
