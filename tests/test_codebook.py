@@ -329,7 +329,8 @@ def test_validate_valid_codebook() -> None:
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
     assert result.stdout.strip() == (
-        f"{CODING_YAML}: valid (9 codes, 5 leaves, 17 keywords, 0 context words, 1 patterns, 6 examples)"
+        f"{CODING_YAML}: valid (9 codes, 5 leaves, 17 keywords, 0 context words, "
+        "1 patterns, 6 examples)"
     )
 
 
