@@ -147,7 +147,12 @@ class _Problems:
         self.warnings: list[str] = []
 
     def add(self, node: Any, message: str) -> None:
-        self.items.append((_line(node), message))
+        # a key or value quoted in the message may hold a line break: show it escaped, so the
+        # message stays one line
+        self.items.append((_line(node), message.translate(_LINE_BREAKS)))
+
+
+_LINE_BREAKS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
 
 
 def _line(node: Any) -> int | None:
@@ -343,9 +348,13 @@ def parse_codebook(text: str, file: str = "<codebook>") -> Codebook:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, yaml.reader.ReaderError) and isinstance(exc.character, str):
+            # a control character (pasted from Word or a PDF); its str() spans two lines
+            line = text.count("\n", 0, exc.position) + 1
+            problem = f"character U+{ord(exc.character):04X} is not allowed"
         raise CodebookError(
             file,
-            [(line, f"not valid YAML: {problem}")],
+            [(line, f"not valid YAML: {' '.join(str(problem).split())}")],
             hint="check the indentation and quotes around that line",
         ) from exc
     problems = _Problems()
@@ -424,3 +433,123 @@ def codebook_stats(book: Codebook) -> dict[str, int]:
         "patterns": sum(len(c.patterns) for c in codes),
         "examples": sum(len(c.examples) for c in codes),
     }
+
+
+# -- writing a code into the file ------------------------------------------------------------
+
+
+def _code_node(root: Any, parent: str) -> Any:
+    """The YAML mapping node of the code at path ``parent``, or None."""
+    import yaml
+
+    nodes = dict((k.value, v) for k, v in root.value).get("codes")
+    node = None
+    for part in parent.split("/"):
+        if not isinstance(nodes, yaml.SequenceNode):
+            return None
+        node = next(
+            (
+                n
+                for n in nodes.value
+                if isinstance(n, yaml.MappingNode)
+                and any(k.value == "id" and v.value == part for k, v in n.value)
+            ),
+            None,
+        )
+        if node is None:
+            return None
+        nodes = dict((k.value, v) for k, v in node.value).get("children")
+    return node
+
+
+def _block_end(lines: list[str], first: int, indent: int) -> int:
+    """Index of the last line of the block that starts on line ``first``: the lines after it
+    that are blank or indented at least ``indent`` (trailing blank lines not included)."""
+    last = first
+    for n in range(first + 1, len(lines)):
+        stripped = lines[n].strip()
+        if not stripped:
+            continue
+        if len(lines[n]) - len(lines[n].lstrip(" ")) < indent:
+            break
+        last = n
+    return last
+
+
+def code_yaml(code: Code, indent: int, width: int = 100) -> str:
+    """``code`` as one YAML list item (``- id: ...``), indented by ``indent`` spaces, in the
+    layout of the shipped codebooks: lists indented under their key, lines up to ``width``."""
+    import io
+
+    from ruamel.yaml import YAML
+
+    writer = YAML()
+    writer.indent(mapping=2, sequence=4, offset=2)
+    writer.width = max(40, width - indent - 2)
+    buffer = io.StringIO()
+    writer.dump(code.to_dict(), buffer)
+    # trailing spaces where a long text is wrapped mean nothing in YAML: drop them
+    lines = [line.rstrip() for line in buffer.getvalue().splitlines()]
+    item = ["- " + lines[0]] + ["  " + line if line else line for line in lines[1:]]
+    return "".join((" " * indent + line if line else line) + "\n" for line in item)
+
+
+def add_code_to_file(path: str | Path, parent: str, code: Code) -> Path:
+    """Write ``code`` into the codebook file as the last child of ``parent``.
+
+    Only lines are inserted: every other byte of the file (comments, order, line breaks inside
+    long texts) stays as it was. A round-trip YAML dump would keep comments and order too, but
+    re-wraps every long text. A copy ``<file>.bak`` is made first; the new text is validated
+    with :func:`load_codebook` before it replaces the file. Returns the backup's path.
+    """
+    import shutil
+
+    import yaml
+
+    file = Path(path)
+    raw = file.read_bytes()
+    bom = raw.startswith(b"\xef\xbb\xbf")
+    text = raw.decode("utf-8-sig")
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = re.findall(r"[^\n]*\n|[^\n]+$", text.replace("\r\n", "\n"))
+    node = _code_node(yaml.compose(text, Loader=yaml.SafeLoader), parent)
+    if node is None:
+        raise CodebookError(
+            file,
+            [(None, f"parent code {parent} is not written in this file")],
+            hint="add the code by hand, or promote it under a code that is in the file",
+        )
+    fields = {k.value: v for k, v in node.value}
+    children = fields.get("children")
+    if isinstance(children, yaml.SequenceNode) and children.value and not children.flow_style:
+        last = children.value[-1]
+        line = lines[last.start_mark.line]
+        dash = line.rfind("-", 0, last.start_mark.column)
+        after = _block_end(lines, last.start_mark.line, last.start_mark.column)
+        block = code_yaml(code, dash)
+    elif children is None:
+        key = node.start_mark.column
+        after = _block_end(lines, node.start_mark.line, key)
+        block = " " * key + "children:\n" + code_yaml(code, key + 2)
+    else:
+        raise CodebookError(
+            file,
+            [(_line(children), f"'children' of {parent} is not a list that can be extended")],
+            hint="write it as a list of '- id: ...' items, or add the code by hand",
+        )
+    if not lines[after].endswith("\n"):
+        lines[after] += "\n"
+    new_text = "".join([*lines[: after + 1], block, *lines[after + 1 :]])
+    backup = file.with_name(file.name + ".bak")
+    shutil.copy2(file, backup)
+    tmp = file.with_name(file.name + ".tmp")
+    tmp.write_bytes((b"\xef\xbb\xbf" if bom else b"") + new_text.replace("\n", newline).encode())
+    try:
+        written = load_codebook(tmp)
+        if code.path not in written.by_path:
+            raise CodebookError(file, [(None, f"{code.path} was not written where expected")])
+    except CodebookError:
+        tmp.unlink()
+        raise
+    tmp.replace(file)
+    return backup

@@ -154,8 +154,43 @@ def _m001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m002_topics(conn: sqlite3.Connection) -> None:
+    # Topics found by one 'topics' run (runs.params/summary hold its settings, counts and
+    # timings). Members are the passages of a topic: a whole segment (sentence 0) or one of its
+    # sentences, as a span of the segment text. The nearest code is kept as a path: it is a
+    # fact about the codebook at the time of the run, not a link that must follow renames.
+    conn.executescript(
+        """
+        CREATE TABLE topics (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            number INTEGER NOT NULL,
+            label TEXT NOT NULL,
+            words TEXT NOT NULL DEFAULT '[]',
+            size INTEGER NOT NULL,
+            nearest_code TEXT,
+            similarity REAL,
+            promoted_code_id INTEGER REFERENCES codes(id) ON DELETE SET NULL,
+            UNIQUE (run_id, number)
+        );
+        CREATE TABLE topic_members (
+            topic_id INTEGER NOT NULL REFERENCES topics(id) ON DELETE CASCADE,
+            segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+            sentence INTEGER NOT NULL DEFAULT 0,
+            start INTEGER NOT NULL,
+            end INTEGER NOT NULL,
+            probability REAL NOT NULL,
+            rank INTEGER,
+            PRIMARY KEY (topic_id, segment_id, sentence)
+        );
+        CREATE INDEX topic_members_segment ON topic_members(segment_id);
+        """
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_initial", _m001_initial),
+    ("002_topics", _m002_topics),
 ]
 
 
