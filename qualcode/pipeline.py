@@ -51,8 +51,10 @@ def run(
     unit: str | None = None,
     threshold: float | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    report: bool = True,
 ) -> RunReport:
-    """Ingest ``paths`` into the project ``out``, suggest codes and write the exports there."""
+    """Ingest ``paths`` into the project ``out``, suggest codes and write the exports there
+    (with ``report`` also ``report.html``)."""
     from qualcode.codes import resolve_codebook
     from qualcode.export.segments import coded_segment_rows, write_segments
 
@@ -74,6 +76,10 @@ def run(
             "coded_segments.csv": write_segments(rows, target / "coded_segments.csv"),
             "coded_segments.xlsx": write_segments(rows, target / "coded_segments.xlsx"),
         }
+        if report:
+            from qualcode.export.report import REPORT_NAME, write_report
+
+            files[REPORT_NAME] = write_report(project, target / REPORT_NAME)[1]
         documents = project.conn.execute("SELECT count(*) FROM documents").fetchone()[0]
     return RunReport(
         target, ingest_report, suggest_report, documents, suggest_report.segments, files

@@ -1,7 +1,8 @@
-"""``qualcode export quotes`` and ``qualcode export matrix``: material for report writers.
+"""Material for report writers: ``qualcode export quotes``, ``qualcode export matrix`` and
+``qualcode report``.
 
-Both are sub-commands of the existing ``export`` group (registered on import), so this module
-adds no top-level command.
+The two exports are sub-commands of the existing ``export`` group (registered on import);
+``report`` is a top-level command.
 """
 
 from __future__ import annotations
@@ -195,4 +196,68 @@ def export_matrix_cmd(
         click.echo("Every cell is 0: no passage carries both a row and a column.", err=True)
 
 
-COMMANDS: list = []  # the commands above belong to the existing 'export' group
+@click.command(name="report")
+@project_option
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="report.html (default: report.html in the project folder).",
+)
+@click.option(
+    "--status",
+    type=click.Choice(["accepted", "suggested", "any"]),
+    default=None,
+    show_default="accepted once anyone has accepted or coded a passage, else any",
+    help="Which codings the figures and quotes use. " + _STATUS_HELP.replace(" (default)", ""),
+)
+@click.option(
+    "--per-code",
+    type=click.IntRange(1, 10),
+    default=3,
+    show_default=True,
+    help="Quotes per code.",
+)
+def report_cmd(project: Path, output: Path | None, status: str | None, per_code: int) -> None:
+    """One HTML file to read, print or share: the study in figures, quotes and new themes.
+
+    A study overview (documents, speakers, words), a chart of passages per code for every
+    level of the codebook, the doelgroepenmatrix as a heat map with its counting rule, per
+    code its definition, counts and most telling quotes (by role and setting, never by name),
+    the new themes of 'qualcode topics' if you ran it, and how many suggestions nobody has
+    reviewed yet. The file needs no internet: charts and styles are inside it. Text in Dutch.
+
+    \b
+    Example:
+      qualcode report --project outputs/demo -o rapport.html
+    """
+    from qualcode.export.report import REPORT_NAME, write_report
+    from qualcode.store import open_project
+
+    with open_project(project) as proj:
+        report, target = write_report(
+            proj, output or proj.path / REPORT_NAME, status=status, per_code=per_code
+        )
+    coded = sum(1 for c in report.codes if c.passages)
+    themes = f", {len(report.topics)} topics" if report.topics else ""
+    how = "chosen automatically" if report.status_auto else "chosen with --status"
+    click.echo(
+        f"Wrote {target}: {report.totals.documents} documents, {coded} codes with passages, "
+        f"{len(report.quotes)} quotes{themes} (status {report.status}, {how})."
+    )
+    if report.status_auto and report.status == "any":
+        click.echo(
+            "Nobody has reviewed the suggestions yet: the figures and quotes are the machine's "
+            "suggestions (the report says so at the top).",
+            err=True,
+        )
+    if report.open_suggestions:
+        click.echo(
+            f"{report.open_suggestions} suggestions on {report.open_passages} passages are not "
+            "reviewed yet.",
+            err=True,
+        )
+
+
+# 'export quotes' and 'export matrix' belong to the existing 'export' group; 'report' is new.
+COMMANDS: list = [report_cmd]
