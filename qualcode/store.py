@@ -13,6 +13,9 @@ Offsets (``start``/``end`` of turns and segments) are Python string indices (cod
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,7 +29,12 @@ from qualcode.errors import ProjectError
 DB_NAME = "qualcode.db"
 SETTINGS_NAME = "settings.yaml"
 BACKUP_DIR = "backups"
+# qualcode-20240501-101502-123456-before-replace.db: local time, then the reason
+BACKUP_NAME_RE = re.compile(r"^qualcode-(?P<stamp>\d{8}-\d{6}-\d{6})-(?P<reason>.+)\.db$")
 BUSY_TIMEOUT_S = 10.0
+# SQLite's extended code for a write through a connection whose file was renamed over
+# (a restore while this command ran): https://sqlite.org/rescode.html#readonly_dbmoved
+_SQLITE_READONLY_DBMOVED = 1032
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "codebook": None,
@@ -241,20 +249,39 @@ class Project:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise ProjectError(
-                f"{self.db_path}: the project is in use by another qualcode command ({exc})",
-                "wait until it has finished and try again",
-            ) from exc
+            raise self._write_error(exc) from exc
         self._depth = 1
         try:
             yield self.conn
+            # COMMIT can be refused too: it waits for readers to finish, up to the busy timeout
+            self.conn.commit()
+        except sqlite3.OperationalError as exc:
+            self.conn.rollback()
+            error = self._write_error(exc)
+            if error is exc:
+                raise
+            raise error from exc
         except BaseException:
             self.conn.rollback()
             raise
-        else:
-            self.conn.commit()
         finally:
             self._depth = 0
+
+    def _write_error(self, exc: sqlite3.OperationalError) -> Exception:
+        """A plain-language ProjectError for a write refused because of another command."""
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code == _SQLITE_READONLY_DBMOVED:
+            return ProjectError(
+                f"{self.db_path}: the project was restored from a backup while this command ran;"
+                " nothing of this command was saved",
+                "run the command again",
+            )
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(exc):
+            return ProjectError(
+                f"{self.db_path}: the project is in use by another qualcode command ({exc})",
+                "wait until it has finished and try again",
+            )
+        return exc
 
     # -- settings ----------------------------------------------------------------------------
 
@@ -316,17 +343,145 @@ class Project:
         )
 
     def backup(self, reason: str) -> Path:
-        """Copy the database with SQLite's online backup API; returns the backup's path."""
-        folder = self.path / BACKUP_DIR
-        folder.mkdir(exist_ok=True)
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-        target = folder / f"qualcode-{stamp}-{reason}.db"
+        """Copy the database with SQLite's online backup API; returns the backup's path.
+
+        The copy is one consistent snapshot of what was committed, made while other commands
+        keep reading (and writing, between their transactions).
+        """
+        target = new_backup_path(self.path, reason)
+        source = self.conn
+        if self.conn.in_transaction:
+            # SQLite does not copy through a connection that holds the write lock (Python's
+            # backup() would retry for ever): read the committed state through a second one.
+            source = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_S)
         dest = sqlite3.connect(target)
         try:
-            self.conn.backup(dest)
-        finally:
+            source.backup(dest)
+        except BaseException:
             dest.close()
+            target.unlink(missing_ok=True)
+            raise
+        finally:
+            if source is not self.conn:
+                source.close()
+        dest.close()
         return target
+
+
+def new_backup_path(folder: Path, reason: str) -> Path:
+    """A new file in the project's backups folder, named by the local time and the reason."""
+    backups = folder / BACKUP_DIR
+    backups.mkdir(exist_ok=True)
+    slug = re.sub(r"\W+", "-", reason.strip().lower()).strip("-_")[:60] or "backup"
+    while True:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        target = backups / f"qualcode-{stamp}-{slug}.db"
+        if not target.exists():
+            return target
+
+
+def restore_database(folder: Path, source: Path) -> Path | None:
+    """Make a copy of ``source`` (a qualcode database, checked by the caller) the database of
+    the project in ``folder``; returns the backup of the database it replaced (None if none).
+
+    1. The write lock is taken first: while another command writes, this fails with the
+       ProjectError "in use by another qualcode command" and nothing changes. Taking it also
+       makes SQLite roll back a journal left by a command that was killed.
+    2. The current database is kept as a backup 'before-restore', so a restore can be undone
+       (a plain file copy, with its journal, when it is too damaged for SQLite to open).
+    3. ``source`` is copied with the backup API into a temporary file in the project folder,
+       in rollback-journal mode, and synced to disk.
+    4. That file is renamed over the database (``os.replace``: readers see the old or the new
+       database, never a mix) and the folder is synced. A command that opened the project
+       before and writes after the rename is refused by SQLite (SQLITE_READONLY_DBMOVED,
+       reported by :meth:`Project.transaction`), so no change lands in the replaced file.
+
+    Where the database cannot be renamed over (on Windows while it is open, or a database in
+    WAL mode, whose ``-wal`` file would be replayed onto the new one), the copy is written into
+    the database with the backup API instead: one journaled, atomic write by SQLite itself.
+    """
+    db = folder / DB_NAME
+    tmp = folder / f".{DB_NAME}.restoring"
+    tmp.unlink(missing_ok=True)  # left by a restore that was killed
+    try:
+        _copy_for_restore(source, tmp)
+        if not db.exists():
+            os.replace(tmp, db)
+            _sync_folder(folder)
+            return None
+        project = Project(folder, _connect(db))
+        try:
+            try:
+                mode = project.conn.execute("PRAGMA journal_mode").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                error = project._write_error(exc)
+                if error is exc:
+                    raise
+                raise error from exc
+            except sqlite3.DatabaseError:
+                # Too damaged for SQLite: no command can use it, so there is no lock to take.
+                previous = _set_aside_damaged(folder, db)
+                os.replace(tmp, db)
+                _sync_folder(folder)
+                return previous
+            swapped = False
+            with project.transaction():
+                previous = project.backup("before-restore")
+                if mode != "wal":
+                    try:
+                        os.replace(tmp, db)
+                        swapped = True
+                    except PermissionError:
+                        pass
+            if not swapped:
+                copy = sqlite3.connect(tmp)
+                try:
+                    copy.backup(project.conn)
+                finally:
+                    copy.close()
+            _sync_folder(folder)
+            return previous
+        finally:
+            project.close()
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _copy_for_restore(source: Path, target: Path) -> None:
+    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+    dest = sqlite3.connect(target, isolation_level=None)
+    try:
+        src.backup(dest)
+        # a copy of a database in WAL mode would expect a -wal file: back to a rollback journal
+        dest.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        dest.close()
+        src.close()
+    with open(target, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _set_aside_damaged(folder: Path, db: Path) -> Path:
+    """Copy a database SQLite cannot open into the backups, with its journal: a journal left
+    next to the restored database would be played back onto it."""
+    target = new_backup_path(folder, "damaged-before-restore")
+    shutil.copy2(db, target)
+    for suffix in ("-journal", "-wal", "-shm"):
+        side = db.with_name(db.name + suffix)
+        if side.exists():
+            os.replace(side, target.with_name(target.name + suffix))
+    return target
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename durable (POSIX; Windows cannot open a folder for syncing)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _connect(db_path: Path) -> sqlite3.Connection:
@@ -348,11 +503,16 @@ def _applied(conn: sqlite3.Connection) -> list[str]:
     return [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY id")]
 
 
+def newer_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Migrations recorded in a database that this qualcode does not know: a newer one made it."""
+    known = {name for name, _ in MIGRATIONS}
+    return [name for name in _applied(conn) if name not in known]
+
+
 def _migrate(project: Project, *, fresh: bool) -> None:
     conn = project.conn
     applied = _applied(conn)
-    known = [name for name, _ in MIGRATIONS]
-    unknown = [name for name in applied if name not in known]
+    unknown = newer_migrations(conn)
     if unknown:
         raise ProjectError(
             f"{project.db_path}: made by a newer qualcode (schema {unknown[-1]})",
@@ -408,10 +568,20 @@ def open_project(path: str | Path) -> Project:
             f"{folder}: no qualcode project here",
             f"create one with 'qualcode init {folder}' or use 'qualcode run'",
         )
+    project = Project(folder, _connect(db))
     try:
-        project = Project(folder, _connect(db))
-        project.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.DatabaseError as exc:
-        raise ProjectError(f"{db}: not a qualcode database ({exc})") from exc
-    _migrate(project, fresh=False)
+        try:
+            project.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise ProjectError(
+                f"{db}: not a qualcode database ({exc})",
+                f"see the backups with 'qualcode backup --list --project {folder}' and restore"
+                " one with 'qualcode restore'"
+                if (folder / BACKUP_DIR).is_dir()
+                else None,
+            ) from exc
+        _migrate(project, fresh=False)
+    except BaseException:
+        project.close()
+        raise
     return project

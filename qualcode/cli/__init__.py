@@ -65,6 +65,7 @@ def _register() -> None:
         project_cmds,
         report_cmds,
         review_cmds,
+        safety_cmds,
         topics_cmds,
     )
 
@@ -76,6 +77,7 @@ def _register() -> None:
         topics_cmds,
         agreement_cmds,
         privacy_cmds,
+        safety_cmds,
         export_cmds,
         report_cmds,
         exchange_cmds,

@@ -348,24 +348,28 @@ def ingest_files(
         _check_metadata(meta, parsed, project)
 
     report = IngestReport()
-    existing = {
-        r["name"]: (r["id"], r["sha256"])
-        for r in project.conn.execute("SELECT id, name, sha256 FROM documents")
-    }
-    by_key = {document_key(name): name for name in existing}
-    for p in parsed:
-        other = by_key.get(document_key(p.name))
-        if other is not None and other != p.name:
-            raise TranscriptError(
-                p.path,
-                f"the project already has a document with the same name: {other}",
-                hint="rename the file: documents are identified by file name (without extension)",
-            )
-    to_replace = [p for p in parsed if p.name in existing and existing[p.name][1] != p.sha256]
-    if replace and to_replace:
-        report.backup = project.backup("before-replace")
     try:
         with project.transaction() as conn:
+            # Read what the project holds inside the transaction: another command may have
+            # added the same file while these were being read.
+            existing = {
+                r["name"]: (r["id"], r["sha256"])
+                for r in conn.execute("SELECT id, name, sha256 FROM documents")
+            }
+            by_key = {document_key(name): name for name in existing}
+            for p in parsed:
+                other = by_key.get(document_key(p.name))
+                if other is not None and other != p.name:
+                    raise TranscriptError(
+                        p.path,
+                        f"the project already has a document with the same name: {other}",
+                        hint="rename the file: documents are identified by file name"
+                        " (without extension)",
+                    )
+            if replace and any(
+                p.name in existing and existing[p.name][1] != p.sha256 for p in parsed
+            ):
+                report.backup = project.backup("before-replace")
             for p in parsed:
                 if p.name not in existing:
                     _insert_document(project, p, meta, unit, max_words, p.name)
