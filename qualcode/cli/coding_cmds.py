@@ -61,18 +61,69 @@ def _print_suggest(report: object) -> None:
         )
 
 
+def _print_learning(report: object) -> None:
+    """What the model learned from the researchers' decisions, per code."""
+    from qualcode.suggest.learn import LearningReport
+
+    assert isinstance(report, LearningReport)
+    if not report.enabled:
+        click.echo("Learning from decisions: off (--no-learning); the codebook alone decides.")
+        return
+    need = f"a code needs {report.min_positive} positive decisions"
+    if not report.models:
+        what = f"{report.decisions} decisions" if report.decisions else "no decisions yet"
+        click.echo(f"Learning from decisions: {what}, {need}; the codebook alone decides.")
+    else:
+        n = len(report.models)
+        click.echo(
+            f"Learned from {report.decisions} decisions ({need}); "
+            f"{n} {'code' if n == 1 else 'codes'} with a model:"
+        )
+        for m in report.models:
+            # weak negatives: a person decided on the passage but left this code out
+            left_out = f", left out on {m.weak_negatives} more" if m.weak_negatives else ""
+            click.echo(
+                f"  {m.code:<40} {m.decisions:>4} decisions ({m.positives} coded, "
+                f"{m.negatives} rejected{left_out}); model counts for {m.weight:.0%}"
+            )
+    if report.waiting:
+        import textwrap
+
+        waiting = ", ".join(
+            f"{m.code} ({m.positives} coded, {m.negatives} rejected, left out on "
+            f"{m.weak_negatives})"
+            for m in report.waiting
+        )
+        click.echo(
+            textwrap.fill(
+                f"No model yet (too few decisions): {waiting}", width=100, subsequent_indent="  "
+            )
+        )
+
+
 @click.command()
 @project_option
 @codebook_option("the project's")
 @threshold_option
 @click.option("--codes", multiple=True, help="Only suggest these codes (and their sub-codes).")
+@click.option(
+    "--no-learning",
+    is_flag=True,
+    help="Ignore what was learned from accepted and rejected codings: the codebook alone.",
+)
 def suggest(
-    project: Path, codebook: Path | None, threshold: float | None, codes: tuple[str, ...]
+    project: Path,
+    codebook: Path | None,
+    threshold: float | None,
+    codes: tuple[str, ...],
+    no_learning: bool,
 ) -> None:
     """Suggest codes for every segment, with the reason for each.
 
-    Earlier suggestions for the same codes are replaced; accepted, rejected and manual codings
-    are never touched.
+    Codes that people accepted, coded or rejected often enough are also scored by a model
+    learned from those decisions (unless --no-learning). A code a person rejected on a
+    segment is never suggested there again. Earlier suggestions for the same codes are
+    replaced; accepted, rejected and manual codings are never touched.
     """
     from qualcode.store import open_project
     from qualcode.suggest import suggest as run_suggest
@@ -80,7 +131,12 @@ def suggest(
     progress = Progress()
     with open_project(project) as proj:
         report = run_suggest(
-            proj, codebook=codebook, threshold=threshold, codes=codes, progress=progress
+            proj,
+            codebook=codebook,
+            threshold=threshold,
+            codes=codes,
+            learning=not no_learning,
+            progress=progress,
         )
     progress.close()
     _print_suggest(report)
@@ -90,6 +146,8 @@ def suggest(
     )
     for path, n in report.per_top_code.items():
         click.echo(f"  {path:<28} {n}")
+    if report.learning is not None:
+        _print_learning(report.learning)
 
 
 @click.command()

@@ -1,15 +1,24 @@
-"""Code suggestions: lexical and similarity evidence combined into one score per code.
+"""Code suggestions: codebook evidence and what was learned from decisions, in one score per code.
 
 ``suggest`` is what ``qualcode suggest`` calls. It
 
 1. syncs the project's codes with the codebook,
 2. tokenises/lemmatises segments that have no stored tokens yet (once per segment),
-3. scores every coded-unit segment (never interviewer/moderator turns) with the lexical and
-   the similarity suggester and combines them: ``1 - (1 - lexical) * (1 - w * similarity)``,
-4. keeps the most specific codes: a sub-code implies its parent, so a parent suggested on the
-   same segment as one of its children is not stored twice,
-5. replaces the machine's earlier suggestions for the codes in scope in one transaction.
+3. scores every coded-unit segment (never interviewer/moderator turns) against every code with
+   the lexical and the similarity suggester (:func:`score_all`), combined as
+   ``1 - (1 - lexical) * (1 - w * similarity)``, for all (segment, code) pairs, not only those
+   above the threshold,
+4. learns from the researchers' decisions (``learn.py``): for every code with enough positive
+   decisions a classifier's probability is blended with the codebook score, with a weight that
+   grows with the number of decisions (``learning=False``, ``--no-learning``, skips this),
+5. never suggests a code on a segment where a person rejected it (or one of its parents),
+6. keeps the most specific codes: a sub-code implies its parent, so a parent suggested on the
+   same segment as one of its children is not stored twice (:func:`select`),
+7. replaces the machine's earlier suggestions for the codes in scope in one transaction.
 
+:func:`score_segments` is steps 3 and 6 alone: what the codebook suggests above the threshold.
+:func:`suggest_from_scores` is steps 4 to 6 on scores already computed (nothing stored), which
+``benchmarks/learning_curve.py`` uses to replay many states of decisions.
 A person's codings (accepted, rejected, manual) are separate rows and are never touched.
 """
 
@@ -18,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from qualcode.codebook import Codebook
 from qualcode.codes import code_ids, resolve_codebook, sync_codes
@@ -25,6 +35,11 @@ from qualcode.models import MACHINE_CODER, Segment
 from qualcode.nlp import Pipeline, Token, annotate_segments, decode_tokens, load_pipeline
 from qualcode.segments import coded_units
 from qualcode.store import Project, now
+
+if TYPE_CHECKING:
+    from qualcode.suggest.learn import Decision, Learned, LearningConfig, LearningReport
+    from qualcode.suggest.lexical import LexicalResult
+    from qualcode.suggest.similarity import ProfilePart
 
 Progress = Callable[[str, int, int], None]
 
@@ -38,6 +53,7 @@ class Suggestion:
     explanation: str
     lexical: float = 0.0
     similarity: float = 0.0
+    model: float | None = None  # the learned probability, when a model took part
 
 
 @dataclass
@@ -52,6 +68,7 @@ class SuggestReport:
     codes_added: int = 0
     codes_kept: list[str] = field(default_factory=list)
     codebook_warnings: list[str] = field(default_factory=list)
+    learning: LearningReport | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,51 @@ class ScoringConfig:
     near_copy: float = 0.85
 
 
+@dataclass
+class CodebookScores:
+    """The codebook's evidence for every (segment, code) pair, before any threshold.
+
+    Arrays are segments × codes (numpy, ``codes`` in codebook order). ``score`` is the score
+    the codebook alone suggests with: the combined score, and 0 where there is no keyword and
+    the similarity is too weak to stand alone. Explanations are built only for what is finally
+    suggested (:meth:`reasons`).
+    """
+
+    config: ScoringConfig
+    segment_ids: list[int]
+    codes: list[str]
+    lemmas: list[str]  # content lemmas per segment (also the learned model's text features)
+    lexical: Any
+    similarity: Any  # scaled to [0, 1]; 0 for codes without definition or examples
+    cosine: Any  # the raw cosine with the best-matching profile part
+    part: Any  # index into ``parts`` of that profile part
+    score: Any
+    profiled: list[bool]  # per code: has a definition or examples, so similarity applies
+    lexical_results: list[dict[str, LexicalResult]]
+    parts: list[ProfilePart]
+
+    def column(self, code: str) -> int:
+        return self.codes.index(code)
+
+    def reasons(self, row: int, col: int) -> list[str]:
+        """The codebook's reasons for code ``col`` on segment ``row``, in plain words."""
+        out = []
+        lex = self.lexical_results[row].get(self.codes[col])
+        if lex is not None:
+            out.append(lex.explanation)
+        if self.profiled[col] and self.similarity[row, col] >= self.config.explain_similarity:
+            part = self.parts[int(self.part[row, col])]
+            out.append(f"similar to {part.describe()} ({float(self.cosine[row, col]):.2f})")
+        return out
+
+    def sources(self, row: int, col: int) -> list[str]:
+        used = (
+            ("lexical", self.lexical[row, col] > 0),
+            ("similarity", self.similarity[row, col] >= self.config.explain_similarity),
+        )
+        return [name for name, on in used if on]
+
+
 def load_tokens(
     project: Project, pipeline: Pipeline, segments: Sequence[Segment]
 ) -> list[list[Token]]:
@@ -77,6 +139,138 @@ def load_tokens(
         ).fetchall()
     )
     return [decode_tokens(rows[s.id], s.text) if s.id in rows else [] for s in segments]
+
+
+def score_all(
+    codebook: Codebook,
+    pipeline: Pipeline,
+    segments: Sequence[Segment],
+    tokens: Sequence[Sequence[Token]],
+    config: ScoringConfig,
+    *,
+    embedding_model: str | None = None,
+) -> CodebookScores:
+    """The lexical and similarity evidence for every segment and every code of ``codebook``."""
+    import numpy as np
+
+    from qualcode.nlp import dutch_vocabulary, tokens_of
+    from qualcode.suggest.lexical import LexicalSuggester
+    from qualcode.suggest.similarity import SimilaritySuggester, lemma_text, profile_parts
+
+    corpus_words = {t.lower for toks in tokens for t in toks if t.lower.isalpha()}
+    lexical = LexicalSuggester().fit(codebook, pipeline, dutch_vocabulary(pipeline) | corpus_words)
+
+    parts = [p for code in codebook.walk() if code.is_leaf for p in profile_parts(code)]
+    part_lemmas = [lemma_text(tokens_of(doc)) for doc in pipeline.nlp.pipe([p.text for p in parts])]
+    segment_lemmas = [lemma_text(t) for t in tokens]
+    similarity = SimilaritySuggester(embedding_model=embedding_model).fit(
+        segment_lemmas, part_lemmas, parts, [s.text for s in segments]
+    )
+    sim_codes, sim_best, sim_part = similarity.best_matches()
+
+    codes = [code.path for code in codebook.walk()]
+    col = {path: c for c, path in enumerate(codes)}
+    shape = (len(segments), len(codes))
+    lex_scores = np.zeros(shape)
+    sim_scores = np.zeros(shape)
+    cosines = np.zeros(shape)
+    which = np.zeros(shape, dtype=np.int32)
+    combined = np.zeros(shape)
+    profiled = [False] * len(codes)
+    sim_cols = [col[code] for code in sim_codes]
+    for c in sim_cols:
+        profiled[c] = True
+    results = []
+    for n, (segment, toks) in enumerate(zip(segments, tokens, strict=True)):
+        lex = lexical.match(segment.text, toks)
+        results.append(lex)
+        for code, result in lex.items():
+            lex_scores[n, col[code]] = result.score
+            combined[n, col[code]] = result.score
+        short = len(segment_lemmas[n].split()) < config.min_similarity_words
+        for s, c in enumerate(sim_cols):
+            cosine = float(sim_best[n, s])
+            sim = 0.0 if short and cosine < config.near_copy else similarity.scale(cosine)
+            sim_scores[n, c], cosines[n, c], which[n, c] = sim, cosine, sim_part[n, s]
+            lex_score = float(lex_scores[n, c])
+            if lex_score == 0.0 and sim < config.min_similarity_alone:
+                combined[n, c] = 0.0
+            else:
+                combined[n, c] = 1 - (1 - lex_score) * (1 - config.similarity_weight * sim)
+    return CodebookScores(
+        config,
+        [s.id for s in segments],
+        codes,
+        segment_lemmas,
+        lex_scores,
+        sim_scores,
+        cosines,
+        which,
+        combined,
+        profiled,
+        results,
+        similarity.parts_,
+    )
+
+
+def select(
+    scores: CodebookScores,
+    *,
+    scope: set[str] | None = None,
+    learned: Learned | None = None,
+    blocked: set[tuple[int, str]] | frozenset[tuple[int, str]] = frozenset(),
+) -> list[Suggestion]:
+    """The suggestions above the threshold: the codebook's score, blended with the learned
+    probability for codes that have a model; never a ``blocked`` (segment id, code) pair (a
+    person rejected it there); only the most specific codes of a branch."""
+    import numpy as np
+
+    threshold = scores.config.threshold
+    final, allowed = scores.score, np.ones(scores.score.shape, dtype=bool)
+    modelled: set[int] = set()
+    if learned is not None:
+        final, branch = learned.blend(scores, blocked)
+        allowed = learned.allowed(scores, final, threshold)
+        modelled = {scores.column(code) for code in learned.models}
+    # codes with a similarity profile first (sorted), then the others in codebook order: the
+    # order suggestions have always been stored in
+    order = sorted((c for c, on in enumerate(scores.profiled) if on), key=scores.codes.__getitem__)
+    order += [c for c, on in enumerate(scores.profiled) if not on]
+    if scope is not None:
+        order = [c for c in order if scores.codes[c] in scope]
+    out: list[Suggestion] = []
+    for row, segment_id in enumerate(scores.segment_ids):
+        candidates: dict[str, Suggestion] = {}
+        for c in order:
+            value = float(final[row, c])
+            if value <= 0.0 or value < threshold or not allowed[row, c]:
+                continue
+            code = scores.codes[c]
+            if (segment_id, code) in blocked:
+                continue
+            probability = None
+            if c in modelled:
+                assert learned is not None
+                evidence = learned.evidence(scores, code, row, branch)
+                reasons, sources = scores.reasons(row, evidence), scores.sources(row, evidence)
+                probability = learned.probability(code, row)
+                reasons.append(learned.describe(code, row))
+                sources.append("model")
+            else:
+                reasons, sources = scores.reasons(row, c), scores.sources(row, c)
+            exact = scores.profiled[c] or c in modelled
+            candidates[code] = Suggestion(
+                segment_id,
+                code,
+                round(value, 4) if exact else value,
+                "+".join(sources),
+                "; ".join(reasons),
+                float(scores.lexical[row, c]),
+                round(float(scores.similarity[row, c]), 4),
+                probability,
+            )
+        out.extend(_most_specific(candidates).values())
+    return out
 
 
 def score_segments(
@@ -89,63 +283,12 @@ def score_segments(
     scope: set[str] | None = None,
     embedding_model: str | None = None,
 ) -> list[Suggestion]:
-    """Score every segment against every code; returns suggestions above the threshold."""
-    from qualcode.nlp import dutch_vocabulary, tokens_of
-    from qualcode.suggest.lexical import LexicalSuggester
-    from qualcode.suggest.similarity import SimilaritySuggester, lemma_text, profile_parts
-
-    corpus_words = {t.lower for toks in tokens for t in toks if t.lower.isalpha()}
-    lexical = LexicalSuggester().fit(codebook, pipeline, dutch_vocabulary(pipeline) | corpus_words)
-
-    parts = [p for code in codebook.walk() if code.is_leaf for p in profile_parts(code)]
-    part_lemmas = [lemma_text(tokens_of(doc)) for doc in pipeline.nlp.pipe([p.text for p in parts])]
-    segment_lemmas = [lemma_text(t) for t in tokens]
-    content_words = [len(text.split()) for text in segment_lemmas]
-    similarity = SimilaritySuggester(embedding_model=embedding_model).fit(
-        segment_lemmas, part_lemmas, parts, [s.text for s in segments]
+    """Score every segment against every code; returns the codebook's suggestions above the
+    threshold (no learning, no decisions)."""
+    scores = score_all(
+        codebook, pipeline, segments, tokens, config, embedding_model=embedding_model
     )
-    sim_codes, sim_best, sim_part = similarity.best_matches()
-
-    out: list[Suggestion] = []
-    for n, (segment, toks) in enumerate(zip(segments, tokens, strict=True)):
-        lex = lexical.match(segment.text, toks)
-        candidates: dict[str, Suggestion] = {}
-        short = content_words[n] < config.min_similarity_words
-        for c, code in enumerate(sim_codes):
-            cosine = float(sim_best[n, c])
-            sim = 0.0 if short and cosine < config.near_copy else similarity.scale(cosine)
-            lex_result = lex.get(code)
-            lex_score = lex_result.score if lex_result else 0.0
-            if lex_score == 0.0 and sim < config.min_similarity_alone:
-                continue
-            combined = 1 - (1 - lex_score) * (1 - config.similarity_weight * sim)
-            if combined < config.threshold:
-                continue
-            reasons = [lex_result.explanation] if lex_result else []
-            if sim >= config.explain_similarity:
-                part = similarity.parts_[int(sim_part[n, c])]
-                reasons.append(f"similar to {part.describe()} ({float(sim_best[n, c]):.2f})")
-            used = (("lexical", lex_score > 0), ("similarity", sim >= config.explain_similarity))
-            source = "+".join(name for name, on in used if on)
-            candidates[code] = Suggestion(
-                segment.id,
-                code,
-                round(combined, 4),
-                source,
-                "; ".join(reasons),
-                lex_score,
-                round(sim, 4),
-            )
-        for code, result in lex.items():
-            if code in candidates or code in sim_codes or result.score < config.threshold:
-                continue
-            candidates[code] = Suggestion(
-                segment.id, code, result.score, "lexical", result.explanation, result.score, 0.0
-            )
-        if scope is not None:
-            candidates = {k: v for k, v in candidates.items() if k in scope}
-        out.extend(_most_specific(candidates).values())
-    return out
+    return select(scores, scope=scope)
 
 
 def _most_specific(candidates: dict[str, Suggestion]) -> dict[str, Suggestion]:
@@ -172,18 +315,48 @@ def summary_counts(book: Codebook, suggestions: Sequence[Suggestion]) -> dict[st
     return counts
 
 
+def suggest_from_scores(
+    scores: CodebookScores,
+    decisions: Sequence[Decision],
+    *,
+    scope: set[str] | None = None,
+    learning: LearningConfig | None = None,
+) -> tuple[list[Suggestion], LearningReport]:
+    """Steps 4 to 6 of ``suggest`` on scores already computed: learn from ``decisions`` (unless
+    ``learning`` is None), blend, drop what a person rejected, keep the most specific codes."""
+    from qualcode.suggest.learn import blocked_pairs, learn
+
+    learned = learn(scores, decisions, learning) if learning is not None else None
+    blocked = blocked_pairs(decisions, scores.codes)
+    suggestions = select(scores, scope=scope, learned=learned, blocked=blocked)
+    report = learned.report if learned is not None else _learning_off(decisions)
+    return suggestions, report
+
+
+def _learning_off(decisions: Sequence[Decision]) -> LearningReport:
+    from qualcode.suggest.learn import LearningReport
+
+    return LearningReport(enabled=False, decisions=len(decisions))
+
+
 def suggest(
     project: Project,
     *,
     codebook: str | Path | Codebook | None = None,
     threshold: float | None = None,
     codes: Sequence[str] = (),
+    learning: bool = True,
     progress: Progress | None = None,
 ) -> SuggestReport:
-    """Suggest codes for every coded-unit segment and store them with status ``suggested``."""
+    """Suggest codes for every coded-unit segment and store them with status ``suggested``.
+
+    With ``learning`` (the default), codes with enough decisions by researchers are also scored
+    by a model learned from those decisions (see ``qualcode.suggest.learn``).
+    """
+    from qualcode.suggest.learn import LearningConfig, load_decisions
+
     settings = project.settings()
     book = resolve_codebook(project, codebook)
-    sync = sync_codes(project, book)
     threshold = float(threshold if threshold is not None else settings.get("threshold", 0.5))
     config = ScoringConfig(threshold=threshold)
     pipeline = load_pipeline(settings.get("spacy_model"))
@@ -195,19 +368,26 @@ def suggest(
     segments = coded_units(project)
     tokens = load_tokens(project, pipeline, segments)
     scope = book.subtree(list(codes)) if codes else None
-    suggestions = score_segments(
-        book,
-        pipeline,
-        segments,
-        tokens,
-        config,
-        scope=scope,
-        embedding_model=settings.get("embedding_model"),
+    scores = score_all(
+        book, pipeline, segments, tokens, config, embedding_model=settings.get("embedding_model")
     )
-    ids = code_ids(project)
+    decisions = load_decisions(project)
+    suggestions, learning_report = suggest_from_scores(
+        scores, decisions, scope=scope, learning=LearningConfig() if learning else None
+    )
     with project.transaction() as conn:
+        # the codes are synced in the same transaction as the suggestions: a failure or a kill
+        # anywhere in suggest leaves the codes and the suggestions as they were
+        sync = sync_codes(project, book)
+        ids = code_ids(project)
         run_id = project.start_run(
-            "suggest", {"threshold": threshold, "codes": list(codes), "pipeline": pipeline.name}
+            "suggest",
+            {
+                "threshold": threshold,
+                "codes": list(codes),
+                "pipeline": pipeline.name,
+                "learning": learning,
+            },
         )
         scope_ids = [ids[p] for p in (scope or ids)]
         conn.executemany(
@@ -245,6 +425,14 @@ def suggest(
             len(sync.added),
             sync.kept,
             list(book.warnings),
+            learning_report,
         )
-        project.finish_run(run_id, {"segments": len(segments), "suggestions": len(suggestions)})
+        project.finish_run(
+            run_id,
+            {
+                "segments": len(segments),
+                "suggestions": len(suggestions),
+                "models": {m.code: m.decisions for m in learning_report.models},
+            },
+        )
     return report
