@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import click
 
 from qualcode.cli.options import emit, metadata_option, output_options, project_option
+from qualcode.cli.privacy_cmds import privacy_options
+from qualcode.errors import QualcodeError
 from qualcode.models import UNITS
 
 
@@ -45,6 +48,14 @@ def init(folder: Path, codebook: Path | None) -> None:
 @click.option(
     "--encoding", help="Force a text encoding, e.g. latin-1 (default: detect UTF-8 / Windows-1252)."
 )
+@click.option(
+    "--pseudonymise",
+    "pseudonymise_",
+    is_flag=True,
+    help="Replace names and other identifiers by pseudonyms before anything is saved "
+    "(needs --key; see 'qualcode pseudonymise --help').",
+)
+@privacy_options
 def ingest(
     paths: tuple[Path, ...],
     project: Path,
@@ -53,6 +64,8 @@ def ingest(
     drop_unmatched_codings: bool,
     unit: str | None,
     encoding: str | None,
+    pseudonymise_: bool,
+    **privacy: Any,
 ) -> None:
     """Read transcripts (files or folders) into the project.
 
@@ -62,16 +75,37 @@ def ingest(
     from qualcode.ingest import ingest_files
     from qualcode.store import open_project
 
-    with open_project(project) as proj:
-        report = ingest_files(
-            proj,
-            paths,
-            metadata=metadata,
-            replace=replace,
-            unit=unit,
-            encoding=encoding,
-            drop_unmatched_codings=drop_unmatched_codings,
+    options = dict(
+        metadata=metadata,
+        replace=replace,
+        unit=unit,
+        encoding=encoding,
+        drop_unmatched_codings=drop_unmatched_codings,
+    )
+    used = [name for name, value in privacy.items() if value]
+    if used and not pseudonymise_:
+        raise QualcodeError(
+            f"--{used[0].replace('_file', '').replace('_to', '').replace('_', '-')} only works"
+            " together with --pseudonymise",
+            "add --pseudonymise, or use 'qualcode pseudonymise' after the ingest",
         )
+    with open_project(project) as proj:
+        if not pseudonymise_ and proj.meta("pseudonymised_at"):
+            raise QualcodeError(
+                f"{proj.path} is pseudonymised: new transcripts must be too; nothing was read",
+                "add --pseudonymise --key KEYFILE (the same key file as before)",
+            )
+        if pseudonymise_:
+            from qualcode.cli.privacy_cmds import make_options, notify, print_pseudonymise_report
+            from qualcode.privacy import ingest_pseudonymised
+
+            report, privacy_report = ingest_pseudonymised(
+                proj, paths, make_options(**privacy), notify=notify, **options
+            )
+            print_ingest_report(report)
+            print_pseudonymise_report(privacy_report)
+            return
+        report = ingest_files(proj, paths, **options)
     print_ingest_report(report)
 
 

@@ -67,10 +67,15 @@ def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
 def read_csv_rows(path: Path) -> list[list[str]]:
     """Rows of a CSV file as Excel writes it: comma, semicolon (Dutch Excel) or tab separated,
     UTF-8 (with or without BOM) or Windows-1252."""
+    text, _ = decode_bytes(path.read_bytes(), path)
+    return csv_rows(text)
+
+
+def csv_rows(text: str) -> list[list[str]]:
+    """Rows of CSV text whose separator (comma, semicolon or tab) is sniffed."""
     import csv
     import io
 
-    text, _ = decode_bytes(path.read_bytes(), path)
     text = text.lstrip("\ufeff")
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
