@@ -62,6 +62,12 @@ def run(
     metadata = metadata or find_metadata(paths)
     created = not target.exists()
     with init_project(target) as project:
+        if project.meta("pseudonymised_at"):
+            raise QualcodeError(
+                f"{target} is pseudonymised: 'run' would read transcripts with their real names",
+                f"add them with 'qualcode ingest PATHS --project {target} --pseudonymise --key "
+                "KEYFILE', then 'qualcode suggest'",
+            )
         try:
             book = resolve_codebook(project, codebook)  # a broken codebook fails before ingest
             ingest_report = ingest_files(project, paths, metadata=metadata, unit=unit)

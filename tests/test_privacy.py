@@ -486,6 +486,10 @@ def test_a_pseudonymised_project_only_takes_pseudonymised_transcripts(
     assert_one_line_error(result, "is pseudonymised", "nothing was read")
     assert "--pseudonymise --key" in result.stderr
     assert table_rows(project) == before
+    # 'run' into the same folder would ingest without pseudonymising: refused as well
+    result = invoke("run", PRIVACY / "later", "--out", project)
+    assert_one_line_error(result, "is pseudonymised")
+    assert table_rows(project) == before
 
 
 def test_missing_key_is_a_one_line_error(base: Path) -> None:
