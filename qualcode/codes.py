@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,10 @@ class SyncReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)  # gone from the file but coded: kept
+    kept: list[str] = field(default_factory=list)  # project-only codes not in the file
+    merged: dict[str, tuple[str, int]] = field(default_factory=dict)  # path → (into, codings)
+    deleted_codings: dict[str, int] = field(default_factory=dict)  # path → a person's codings
+    backup: Path | None = None
 
 
 def resolve_codebook(project: Project, codebook: str | Path | Codebook | None = None) -> Codebook:
@@ -126,14 +130,87 @@ def merge_project_codes(project: Project, book: Codebook) -> Codebook:
     return dataclasses.replace(book, codes=tuple(codes), warnings=tuple(warnings))
 
 
-def sync_codes(project: Project, book: Codebook) -> SyncReport:
+@dataclass(frozen=True)
+class CodeRemoval:
+    """What happens to the codings of a code that left the codebook: moved to ``merge_into``,
+    or deleted (``merge_into`` None)."""
+
+    path: str
+    merge_into: str | None = None
+
+
+class CodeRemovalError(QualcodeError):
+    """A code with a person's codings left the codebook and nobody said what happens to them."""
+
+
+def pending_removals(
+    project: Project, book: Codebook, removals: Sequence[CodeRemoval] = ()
+) -> list[str]:
+    """Check, before any work, that every code leaving the project is accounted for.
+
+    Returns the paths of the codes that will be removed with a person's codings (those the user
+    said what to do with); raises :class:`CodeRemovalError` for the others, and for removals
+    that name a code still in the codebook or a merge target that is not in it.
+    """
+    in_book = book.by_path
+    rows = project.conn.execute(
+        "SELECT k.path, k.origin, c.coder, count(c.id) AS n FROM codes k"
+        " LEFT JOIN codings c ON c.code_id = k.id AND c.coder != ?"
+        " GROUP BY k.path, c.coder",
+        (MACHINE_CODER,),
+    ).fetchall()
+    coders: dict[str, dict[str, int]] = {}
+    origins: dict[str, str] = {}
+    for r in rows:
+        origins[r["path"]] = r["origin"]
+        if r["coder"]:
+            coders.setdefault(r["path"], {})[r["coder"]] = r["n"]
+    asked = {r.path: r for r in removals}
+    for path, removal in asked.items():
+        if path in in_book:
+            raise CodeRemovalError(
+                f"{path} is still in the codebook {book.file or ''}".rstrip(),
+                "remove it from the codebook first, or leave out --merge-into/--delete-codings",
+            )
+        if path not in origins:
+            raise CodeRemovalError(f"{path} is not a code of this project")
+        if removal.merge_into is not None and removal.merge_into not in in_book:
+            raise CodeRemovalError(
+                f"cannot merge {path} into {removal.merge_into}: that code is not in the codebook",
+                "give the full path of a code in the codebook, e.g. impact/sociaal/eenzaamheid",
+            )
+    # codes that exist only in the project (a promoted topic, a code from a .qdpx) stay
+    leaving = [p for p in origins if p not in in_book and origins[p] in ("codebook", "removed")]
+    undecided = [p for p in leaving if coders.get(p) and p not in asked]
+    if undecided:
+        path = undecided[0]
+        who = ", ".join(f"{n} by {c}" for c, n in sorted(coders[path].items()))
+        more = f" (and {len(undecided) - 1} more code(s))" if len(undecided) > 1 else ""
+        raise CodeRemovalError(
+            f"{path} is no longer in the codebook but has codings ({who}){more}; "
+            "nothing was changed",
+            f"say what happens to them: --merge-into {path}=OTHER/CODE (move them) or "
+            f"--delete-codings {path}; or put the code back in the codebook",
+        )
+    return [p for p in leaving if coders.get(p)]
+
+
+def sync_codes(
+    project: Project, book: Codebook, removals: Sequence[CodeRemoval] = ()
+) -> SyncReport:
     """Insert and update the project's codes from ``book`` (one transaction).
 
-    A code that disappeared from the file is deleted when nobody coded with it; when a person
-    did, it stays (listed in ``kept``) so their work is not lost.
+    A code that disappeared from the file is deleted when nobody coded with it. When a person
+    did, the user must say what happens to those codings (``removals``: merge them into another
+    code, or delete them); otherwise :class:`CodeRemovalError` is raised and nothing changes.
+    A backup of the database is made first when a person's codings are moved or deleted.
     """
     report = SyncReport()
+    with_codings = pending_removals(project, book, removals)
+    asked = {r.path: r for r in removals}
     with project.transaction() as conn:
+        if with_codings:
+            report.backup = project.backup("before-code-removal")
         existing = {r["path"]: r for r in conn.execute("SELECT * FROM codes")}
         ids: dict[str, int] = {}
         for order, code in enumerate(book.walk()):
@@ -179,15 +256,31 @@ def sync_codes(project: Project, book: Codebook) -> SyncReport:
             children = conn.execute(
                 "SELECT count(*) FROM codes WHERE parent_id = ?", (code_id,)
             ).fetchone()[0]
-            if human or children or existing[path]["origin"] not in ("codebook", "removed"):
-                if existing[path]["origin"] == "codebook":
-                    conn.execute("UPDATE codes SET origin = 'removed' WHERE id = ?", (code_id,))
+            if children or existing[path]["origin"] not in ("codebook", "removed"):
                 report.kept.append(path)
                 continue
+            removal = asked.get(path)
+            if removal is not None and removal.merge_into is not None:
+                report.merged[path] = (removal.merge_into, human)
+                _move_codings(conn, code_id, ids[removal.merge_into])
+            elif human:
+                report.deleted_codings[path] = human
             conn.execute("DELETE FROM codings WHERE code_id = ?", (code_id,))
             conn.execute("DELETE FROM codes WHERE id = ?", (code_id,))
             report.removed.append(path)
     return report
+
+
+def _move_codings(conn: Any, old: int, new: int) -> None:
+    """A person's codings of code ``old`` become codings of ``new``; where that coder already
+    has ``new`` on the passage, their existing row stands. Machine suggestions are not moved
+    (the next scoring makes them)."""
+    conn.execute(
+        "UPDATE codings SET code_id = ? WHERE code_id = ? AND coder != ? AND NOT EXISTS ("
+        " SELECT 1 FROM codings o WHERE o.segment_id = codings.segment_id"
+        " AND o.code_id = ? AND o.coder = codings.coder)",
+        (new, old, MACHINE_CODER, new),
+    )
 
 
 def code_ids(project: Project) -> dict[str, int]:

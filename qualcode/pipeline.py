@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qualcode.codes import CodeRemoval
 from qualcode.errors import QualcodeError
 from qualcode.ingest import IngestReport, ingest_files
 from qualcode.store import init_project
@@ -52,6 +53,7 @@ def run(
     threshold: float | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     report: bool = True,
+    removals: Sequence[CodeRemoval] = (),
 ) -> RunReport:
     """Ingest ``paths`` into the project ``out``, suggest codes and write the exports there
     (with ``report`` also ``report.html``)."""
@@ -76,7 +78,9 @@ def run(
                 project.close()
                 shutil.rmtree(target, ignore_errors=True)
             raise
-        suggest_report = suggest(project, codebook=book, threshold=threshold, progress=progress)
+        suggest_report = suggest(
+            project, codebook=book, threshold=threshold, removals=removals, progress=progress
+        )
         rows = coded_segment_rows(project)
         files = {
             "coded_segments.csv": write_segments(rows, target / "coded_segments.csv"),

@@ -33,6 +33,7 @@ from coding_helpers import (
 )
 
 from qualcode.codebook import load_codebook
+from qualcode.codes import CodeRemoval
 from qualcode.evaluate import machine_codings, score, with_ancestors
 from qualcode.store import open_project
 from qualcode.suggest import Suggestion, _most_specific
@@ -276,11 +277,21 @@ def test_rerun_keeps_human_codings_byte_for_byte(reviewed: Path) -> None:
     anna = codings(reviewed, "anna")
     assert len(anna) == 4
     machine_before = machine_rows(reviewed)
+    with connect(reviewed) as conn:
+        old_ids = dict(conn.execute("SELECT path, id FROM codes").fetchall())
 
-    result = invoke("suggest", "-p", reviewed, "--codebook", CHANGED_YAML, "--threshold", "0.6")
+    # jongeren left the codebook but anna coded with it: the user must say what happens
+    result = invoke(
+        "suggest", "-p", reviewed, "--codebook", CHANGED_YAML, "--threshold", "0.6",
+        "--merge-into", f"{JONGEREN}=doelgroep/ouderen",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
 
-    assert codings(reviewed, "anna") == anna
+    # anna's rows are the very same rows; the one on jongeren now points at ouderen
+    ouderen, jongeren = old_ids["doelgroep/ouderen"], old_ids[JONGEREN]
+    assert codings(reviewed, "anna") == [
+        (*r[:2], ouderen, *r[3:]) if r[2] == jongeren else r for r in anna
+    ]
     # machine suggestions were replaced: all from the new run, none under the new threshold,
     # none for codes that left the codebook
     machine_after = machine_rows(reviewed)
@@ -294,30 +305,60 @@ def test_rerun_keeps_human_codings_byte_for_byte(reviewed: Path) -> None:
     assert (FG, 9, JONGEREN) in machine_before and (FG, 9, JONGEREN) not in machine_after
     # eenzaamheid lost 'vereenzamen': FG#2 ('vereenzaamt') is no longer suggested
     assert (FG, 2, EENZAAMHEID) in machine_before and (FG, 2, EENZAAMHEID) not in machine_after
-    # the removed code with anna's manual coding is kept and reported; the other is deleted
-    assert origins[JONGEREN] == "removed"
-    assert "impact/werk" not in origins
+    assert JONGEREN not in origins and "impact/werk" not in origins
     assert origins["impact/psychisch/angst"] == "codebook"
-    assert (
-        f"Warning: code {JONGEREN} is no longer in the codebook but has codings; it is kept"
-        in result.stderr
+    assert f"Code {JONGEREN} left the codebook: 1 coding(s) moved to doelgroep/ouderen" in (
+        result.stderr
     )
+    assert "Backup before removing codes:" in result.stderr
 
 
-def test_rerun_report_lists_kept_codes(reviewed: Path) -> None:
+def test_a_removed_code_with_codings_stops_suggest_until_the_user_decides(
+    reviewed: Path,
+) -> None:
+    before = {t: codings(reviewed, c) for t, c in (("anna", "anna"), ("machine", "qualcode"))}
+    result = invoke("suggest", "-p", reviewed, "--codebook", CHANGED_YAML)
+    assert_one_line_error(result, JONGEREN, "1 by anna", "nothing was changed")
+    assert "--merge-into" in result.stderr and "--delete-codings" in result.stderr
+    assert {t: codings(reviewed, c) for t, c in (("anna", "anna"), ("machine", "qualcode"))} == (
+        before
+    )
+    with connect(reviewed) as conn:
+        assert conn.execute("SELECT 1 FROM codes WHERE path = ?", (JONGEREN,)).fetchone()
+
+
+def test_delete_codings_removes_the_code_after_a_backup(reviewed: Path) -> None:
     with open_project(reviewed) as project:
-        report = run_suggest(project, codebook=CHANGED_YAML)
-    assert report.codes_kept == [JONGEREN]
-    assert report.segments == len(CODED_UNITS)
-
-
-def test_kept_code_still_shows_the_manual_coding(reviewed: Path) -> None:
-    invoke("suggest", "-p", reviewed, "--codebook", CHANGED_YAML)
+        report = run_suggest(project, codebook=CHANGED_YAML, removals=[CodeRemoval(JONGEREN)])
+    assert report.sync.deleted_codings == {JONGEREN: 1}
+    assert report.sync.backup is not None and report.sync.backup.exists()
     rows = segments_json(reviewed, "--coder", "anna", "--status", "manual")
-    assert {(r["document"], r["order"], r["code"]) for r in rows} == {
-        (FG, 4, JONGEREN),
-        (INT, 8, SCHULDEN),
-    }
+    assert {(r["document"], r["order"], r["code"]) for r in rows} == {(INT, 8, SCHULDEN)}
+    # the backup still holds anna's coding on jongeren
+    with sqlite3.connect(report.sync.backup) as old:
+        assert old.execute(
+            "SELECT count(*) FROM codings c JOIN codes k ON k.id = c.code_id"
+            " WHERE k.path = ? AND c.coder = 'anna'",
+            (JONGEREN,),
+        ).fetchone() == (1,)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--delete-codings", "doelgroep/ouderen"], "is still in the codebook"),
+        (["--merge-into", f"{JONGEREN}=doelgroep/bestaat_niet"], "not in the codebook"),
+        (["--delete-codings", "doelgroep/nooit_bestaan"], "is not a code of this project"),
+    ],
+)
+def test_code_removal_options_are_checked(reviewed: Path, args: list[str], message: str) -> None:
+    result = invoke("suggest", "-p", reviewed, "--codebook", CHANGED_YAML, *args)
+    assert_one_line_error(result, message)
+
+
+def test_merge_into_needs_old_equals_new(reviewed: Path) -> None:
+    result = invoke("suggest", "-p", reviewed, "--merge-into", "doelgroep/jongeren")
+    assert result.exit_code == 2 and "OLD=NEW" in result.output
 
 
 def test_codes_option_limits_the_replacement_to_that_subtree(reviewed: Path) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from qualcode.cli.options import (
+    code_removal_options,
+    code_removals,
     codebook_option,
     emit,
     metadata_option,
@@ -53,12 +55,13 @@ def _print_suggest(report: object) -> None:
     click.echo(f"Pipeline: {report.pipeline}", err=True)
     for warning in report.codebook_warnings:
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
-    for path in report.codes_kept:
-        click.secho(
-            f"Warning: code {path} is no longer in the codebook but has codings; it is kept",
-            fg="yellow",
-            err=True,
-        )
+    sync = report.sync
+    if sync.backup is not None:
+        click.echo(f"Backup before removing codes: {sync.backup}", err=True)
+    for path, (into, n) in sync.merged.items():
+        click.echo(f"Code {path} left the codebook: {n} coding(s) moved to {into}.", err=True)
+    for path, n in sync.deleted_codings.items():
+        click.echo(f"Code {path} left the codebook: {n} coding(s) deleted.", err=True)
 
 
 def _print_learning(report: object) -> None:
@@ -111,12 +114,15 @@ def _print_learning(report: object) -> None:
     is_flag=True,
     help="Ignore what was learned from accepted and rejected codings: the codebook alone.",
 )
+@code_removal_options
 def suggest(
     project: Path,
     codebook: Path | None,
     threshold: float | None,
     codes: tuple[str, ...],
     no_learning: bool,
+    merge_into: tuple[str, ...],
+    delete_codings: tuple[str, ...],
 ) -> None:
     """Suggest codes for every segment, with the reason for each.
 
@@ -124,6 +130,10 @@ def suggest(
     learned from those decisions (unless --no-learning). A code a person rejected on a
     segment is never suggested there again. Earlier suggestions for the same codes are
     replaced; accepted, rejected and manual codings are never touched.
+
+    A code removed from (or renamed in) the codebook while people coded with it stops the
+    command until you say what happens to those codings: --merge-into OLD=NEW or
+    --delete-codings OLD.
     """
     from qualcode.store import open_project
     from qualcode.suggest import suggest as run_suggest
@@ -136,6 +146,7 @@ def suggest(
             threshold=threshold,
             codes=codes,
             learning=not no_learning,
+            removals=code_removals(merge_into, delete_codings),
             progress=progress,
         )
     progress.close()
@@ -305,6 +316,7 @@ def evaluate(
 @metadata_option("Metadata CSV/XLSX (default: metadata.csv in the input folder, if any).")
 @click.option("--unit", type=click.Choice(UNITS), help="Coding unit (default: turn).")
 @threshold_option
+@code_removal_options
 def run(
     paths: tuple[Path, ...],
     out: Path | None,
@@ -312,6 +324,8 @@ def run(
     metadata: Path | None,
     unit: str | None,
     threshold: float | None,
+    merge_into: tuple[str, ...],
+    delete_codings: tuple[str, ...],
 ) -> None:
     """Ingest PATHS (files or folders), suggest codes and write the exports: the main job.
 
@@ -329,6 +343,7 @@ def run(
         unit=unit,
         threshold=threshold,
         progress=progress,
+        removals=code_removals(merge_into, delete_codings),
     )
     progress.close()
     print_ingest_report(report.ingest)

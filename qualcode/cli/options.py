@@ -145,3 +145,34 @@ def threshold_option(func: F) -> F:
         type=click.FloatRange(0, 1),
         help="Minimum score for a suggestion (default 0.5, or the project's setting).",
     )(func)
+
+
+def code_removal_options(func: F) -> F:
+    """--merge-into OLD=NEW and --delete-codings OLD: what happens to a person's codings of a
+    code that left the codebook (without them such a code stops the command)."""
+    func = click.option(
+        "--delete-codings",
+        "delete_codings",
+        multiple=True,
+        metavar="CODE",
+        help="A code that left the codebook: delete it with its codings (a backup is made).",
+    )(func)
+    return click.option(
+        "--merge-into",
+        "merge_into",
+        multiple=True,
+        metavar="OLD=NEW",
+        help="A code that left the codebook: move its codings to NEW (e.g. after a rename).",
+    )(func)
+
+
+def code_removals(merge_into: Sequence[str], delete_codings: Sequence[str]) -> list[Any]:
+    from qualcode.codes import CodeRemoval
+
+    removals = [CodeRemoval(path.strip()) for path in delete_codings]
+    for pair in merge_into:
+        old, sep, new = pair.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise click.BadParameter(f"'{pair}': write OLD=NEW", param_hint="--merge-into")
+        removals.append(CodeRemoval(old.strip(), new.strip()))
+    return removals

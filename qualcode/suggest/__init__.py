@@ -30,7 +30,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qualcode.codebook import Codebook
-from qualcode.codes import code_ids, resolve_codebook, sync_codes
+from qualcode.codes import (
+    CodeRemoval,
+    SyncReport,
+    code_ids,
+    pending_removals,
+    resolve_codebook,
+    sync_codes,
+)
 from qualcode.models import MACHINE_CODER, Segment
 from qualcode.nlp import Pipeline, Token, annotate_segments, decode_tokens, load_pipeline
 from qualcode.segments import coded_units
@@ -69,6 +76,7 @@ class SuggestReport:
     codes_kept: list[str] = field(default_factory=list)
     codebook_warnings: list[str] = field(default_factory=list)
     learning: LearningReport | None = None
+    sync: SyncReport = field(default_factory=SyncReport)
 
 
 @dataclass(frozen=True)
@@ -346,9 +354,13 @@ def suggest(
     threshold: float | None = None,
     codes: Sequence[str] = (),
     learning: bool = True,
+    removals: Sequence[CodeRemoval] = (),
     progress: Progress | None = None,
 ) -> SuggestReport:
     """Suggest codes for every coded-unit segment and store them with status ``suggested``.
+
+    A code that left the codebook while a person coded with it needs a ``removal`` (merge its
+    codings into another code, or delete them); without one nothing is changed.
 
     With ``learning`` (the default), codes with enough decisions by researchers are also scored
     by a model learned from those decisions (see ``qualcode.suggest.learn``).
@@ -357,6 +369,7 @@ def suggest(
 
     settings = project.settings()
     book = resolve_codebook(project, codebook)
+    pending_removals(project, book, removals)  # refuse before minutes of work, not after
     threshold = float(threshold if threshold is not None else settings.get("threshold", 0.5))
     config = ScoringConfig(threshold=threshold)
     pipeline = load_pipeline(settings.get("spacy_model"))
@@ -378,7 +391,7 @@ def suggest(
     with project.transaction() as conn:
         # the codes are synced in the same transaction as the suggestions: a failure or a kill
         # anywhere in suggest leaves the codes and the suggestions as they were
-        sync = sync_codes(project, book)
+        sync = sync_codes(project, book, removals)
         ids = code_ids(project)
         run_id = project.start_run(
             "suggest",
@@ -426,6 +439,7 @@ def suggest(
             sync.kept,
             list(book.warnings),
             learning_report,
+            sync,
         )
         project.finish_run(
             run_id,
