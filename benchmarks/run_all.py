@@ -1,9 +1,14 @@
-"""Time the main job on the sample corpus and measure start-up and peak memory.
+"""Time the main job on the sample corpus and measure start-up and peak memory, then run the
+scale benchmarks (``scale.py``: 100k, 300k and 1M generated words, re-runs, topics).
 
 Each measurement runs in a fresh process, several times; the table shows the median.
-`make bench` runs this; the figures go into docs/benchmarks.md.
+`make bench` runs this (about half an hour on an idle 2-core machine); the figures go into
+docs/benchmarks.md. Options other than ``--repeat`` and ``--no-scale`` go to ``scale.py``:
 
     python benchmarks/run_all.py [--repeat 3]
+    python benchmarks/run_all.py --quick                 # small corpora: a few minutes
+    python benchmarks/run_all.py --sizes 100k,300k --only throughput
+    python benchmarks/run_all.py --no-scale              # the sample corpus only
 """
 
 from __future__ import annotations
@@ -74,7 +79,8 @@ def words_in_corpus() -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    parser.add_argument("--no-scale", action="store_true", help="skip benchmarks/scale.py")
+    args, scale_args = parser.parse_known_args()
     out = Path(tempfile.mkdtemp(prefix="qualcode-bench-"))
     rows = []
     measurements = {
@@ -102,6 +108,13 @@ def main() -> None:
     for name, seconds, peak in rows:
         print(f"| {name} | {seconds:.2f} | {peak:.0f} |")
     shutil.rmtree(out, ignore_errors=True)
+    if not args.no_scale:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import scale
+
+        print()
+        sys.stdout.flush()
+        scale.main([*scale_args, "--repeat", str(args.repeat)] if args.repeat else scale_args)
 
 
 if __name__ == "__main__":
