@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from qualcode.cli.options import target_file_option
 from qualcode.errors import CodebookError
 
 codebook_file = click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
@@ -63,12 +64,8 @@ def show(file: Path) -> None:
 
 @codebook.command(name="export")
 @codebook_file
-@click.option(
-    "--output",
-    "-o",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Target file: .md, .xlsx, .docx, or .qdc (REFI-QDA, for ATLAS.ti, NVivo, MAXQDA).",
+@target_file_option(
+    "Target file: .md, .xlsx, .docx, or .qdc (REFI-QDA, for ATLAS.ti, NVivo, MAXQDA)."
 )
 def export_codebook_cmd(file: Path, output: Path) -> None:
     """Write FILE as a document (Markdown, Excel or Word) with definitions and examples, or as

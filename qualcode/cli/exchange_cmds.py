@@ -9,18 +9,12 @@ import click
 
 from qualcode.cli.codebook_cmds import codebook
 from qualcode.cli.export_cmds import export
-from qualcode.cli.options import project_option
+from qualcode.cli.options import project_option, target_file_option
 
 
 @export.command(name="qdpx")
 @project_option
-@click.option(
-    "--output",
-    "-o",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The project file to write, e.g. study.qdpx.",
-)
+@target_file_option("The project file to write, e.g. study.qdpx.")
 @click.option(
     "--status",
     type=click.Choice(["accepted", "any"]),
@@ -95,13 +89,7 @@ def import_qdpx_cmd(ctx: click.Context, file: Path, project: Path) -> None:
 
 @codebook.command(name="import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--output",
-    "-o",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The codebook YAML to write, e.g. codebook.yaml.",
-)
+@target_file_option("The codebook YAML to write, e.g. codebook.yaml.")
 def import_codebook_cmd(file: Path, output: Path) -> None:
     """Convert FILE, a REFI-QDA codebook (.qdc) from ATLAS.ti, NVivo, MAXQDA or QualCoder,
     into a qualcode codebook (YAML): codes, hierarchy, colours and descriptions."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from qualcode.cli.options import project_option
+from qualcode.cli.options import project_option, target_file_option
 from qualcode.models import STATUSES
 
 
@@ -17,13 +17,7 @@ def export() -> None:
 
 @export.command(name="segments")
 @project_option
-@click.option(
-    "--output",
-    "-o",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="coded_segments.csv or .xlsx",
-)
+@target_file_option("coded_segments.csv or .xlsx")
 @click.option(
     "--status",
     multiple=True,

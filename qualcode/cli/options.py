@@ -28,6 +28,17 @@ def project_option(func: F) -> F:
     )(func)
 
 
+def target_file_option(help: str) -> Callable[[F], F]:
+    """The required ``--output/-o FILE`` of a command that writes one file."""
+    return click.option(
+        "--output",
+        "-o",
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=help,
+    )
+
+
 def output_options(func: F) -> F:
     func = click.option(
         "--format",

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from qualcode.cli.export_cmds import export
-from qualcode.cli.options import project_option
+from qualcode.cli.options import project_option, target_file_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,13 +42,7 @@ def _coder_option(func: F) -> F:
 
 @export.command(name="quotes")
 @project_option
-@click.option(
-    "--output",
-    "-o",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="quotes.docx, quotes.md or quotes.xlsx",
-)
+@target_file_option("quotes.docx, quotes.md or quotes.xlsx")
 @click.option(
     "--codes",
     multiple=True,
@@ -115,13 +109,7 @@ def export_quotes_cmd(
 
 @export.command(name="matrix")
 @project_option
-@click.option(
-    "--output",
-    "-o",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="matrix.xlsx or matrix.csv",
-)
+@target_file_option("matrix.xlsx or matrix.csv")
 @click.option(
     "--rows",
     metavar="AXIS",

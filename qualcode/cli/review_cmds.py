@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from qualcode.cli.options import F, emit, output_options, project_option
+from qualcode.cli.options import F, emit, output_options, project_option, target_file_option
 from qualcode.errors import QualcodeError
 from qualcode.review import ORDERS
 
@@ -96,13 +96,7 @@ def review(
     is_flag=True,
     help="Also list suggestions the coder already decided on, with the decision filled in.",
 )
-@click.option(
-    "--output",
-    "-o",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The .xlsx file to write.",
-)
+@target_file_option("The .xlsx file to write.")
 def review_export(
     project: Path,
     coder: str | None,

@@ -183,7 +183,7 @@ def _split_words(text: str) -> list[str]:
     return [w for w in re.split(r"[\W_]+", text) if w]
 
 
-def _name_words(names: Iterable[str]) -> set[str]:
+def name_words_of(names: Iterable[str]) -> set[str]:
     """The words of every non-generic label, plus each label written as one word."""
     out: set[str] = set()
     for name in names:
@@ -196,7 +196,7 @@ def _name_words(names: Iterable[str]) -> set[str]:
     return out
 
 
-def _mentions_name(text: str, name_words: set[str], *, inside_words: bool = False) -> bool:
+def mentions_name(text: str, name_words: set[str], *, inside_words: bool = False) -> bool:
     if _PSEUDONYM_RE.search(text):
         return True
     words = [w.casefold() for w in _split_words(text)]
@@ -226,13 +226,13 @@ def attribution(
     who = (role or "").strip()
     label = label.strip()
     # 'Huisarts: ...' with the role huisarts: the label is a role, not a name
-    own = set() if who and label.casefold() == who.casefold() else _name_words([label])
-    if not who or _mentions_name(who, own):
+    own = set() if who and label.casefold() == who.casefold() else name_words_of([label])
+    if not who or mentions_name(who, own):
         who = label if is_generic_label(label) else NEUTRAL_ROLE
     where = setting_of(doc_attributes)
-    if not where or _mentions_name(where, own):
+    if not where or mentions_name(where, own):
         where = Path(document).stem
-        if _mentions_name(where, own | _name_words(names), inside_words=True):
+        if mentions_name(where, own | name_words_of(names), inside_words=True):
             where = ""
     return f"{who}, {where}" if where else who
 
@@ -528,7 +528,7 @@ def most_representative(
     return [candidates[i] for i in chosen]
 
 
-def _possible_names(project: Project) -> list[str]:
+def possible_names(project: Project) -> list[str]:
     """Speaker labels that may be names: not a convention (R3, Interviewer) nor the role."""
     from qualcode.ingest.labels import is_convention
 
@@ -593,7 +593,7 @@ def select_quotes(
     space = _build_space(
         list(units.values()), _stored_tokens(project, list(units.values())), wanted
     )
-    names = _possible_names(project)
+    names = possible_names(project)
     result = QuoteSelection([], status, coder, per_code, no_fillers, min_words, max_words)
     for code in scope:
         coded = per_code_coded.get(code.path)

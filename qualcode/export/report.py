@@ -55,10 +55,10 @@ from qualcode.export.matrix import (
 from qualcode.export.quotes import (
     PER_CODE,
     Quote,
-    _mentions_name,
-    _name_words,
-    _possible_names,
     attribution,
+    mentions_name,
+    name_words_of,
+    possible_names,
     select_quotes,
     setting_of,
 )
@@ -324,14 +324,14 @@ def document_rows(
         passages[unit.segment.document] = passages.get(unit.segment.document, 0) + 1
     rows = []
     for n, doc in enumerate(list_documents(project), start=1):
-        hidden = _mentions_name(Path(doc.name).stem, name_words)
+        hidden = mentions_name(Path(doc.name).stem, name_words)
         kind = _attribute(doc.attributes, "type", "soort")
         where = setting_of(doc.attributes)
         rows.append(
             DocumentRow(
                 name=f"document {n}" if hidden else doc.name,
-                kind="" if _mentions_name(kind, name_words) else kind,
-                setting="" if _mentions_name(where, name_words) else where,
+                kind="" if mentions_name(kind, name_words) else kind,
+                setting="" if mentions_name(where, name_words) else where,
                 speakers=speakers.get(doc.id, 0),
                 words=doc.words,
                 passages=passages.get(doc.name, 0),
@@ -685,8 +685,8 @@ def build_report(
     nothing = not any(sid in unit_ids for sid in selected_codings(project, status=chosen))
     if nothing and status is not None:
         raise nothing_selected(project, chosen, None)
-    names = _possible_names(project)
-    name_words = _name_words(names)
+    names = possible_names(project)
+    name_words = name_words_of(names)
     labels = {c.path: c.label for c in codes}
     report = Report(
         title=f"Codeerrapport {project.path.resolve().name}",
