@@ -160,11 +160,21 @@ def _line(node: Any) -> int | None:
     return mark.line + 1 if mark is not None else None
 
 
+def _loader() -> Any:
+    """libyaml's loader when PyYAML was built with it: composing the default codebook takes
+    0.05 s instead of 0.6 s. Nodes keep their line numbers either way."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _plain(node: Any) -> Any:
     """A yaml node as plain Python (strings, numbers, lists, dicts)."""
     import yaml
 
-    return yaml.safe_load(yaml.serialize(node))
+    # constructed straight from the node: serialising it to text and parsing that again took
+    # most of the time of loading a codebook with many patterns
+    return yaml.SafeLoader("").construct_document(node)
 
 
 def _text(node: Any, key: str, problems: _Problems, required: bool = False) -> str:
@@ -255,6 +265,9 @@ def _patterns(node: Any, code_path: str, problems: _Problems) -> tuple[Pattern, 
 
 @lru_cache(maxsize=1)
 def _shared_vocab() -> Any:
+    from qualcode.nlp import import_spacy
+
+    import_spacy()
     from spacy.vocab import Vocab
 
     return Vocab()
@@ -269,9 +282,10 @@ def _check_pattern(pattern: Pattern, node: Any, problems: _Problems) -> None:
             "works when a trained spaCy model such as nl_core_news_sm is installed"
         )
     try:
+        vocab = _shared_vocab()  # first: it imports spaCy the fast way
         from spacy.matcher import Matcher
 
-        Matcher(_shared_vocab(), validate=True).add(pattern.id, [pattern.pattern])
+        Matcher(vocab, validate=True).add(pattern.id, [pattern.pattern])
     except Exception as exc:  # spaCy raises ValueError/MatchPatternError with a long text
         message = " ".join(str(exc).split())
         problems.add(node, f"spaCy rejects pattern '{pattern.id}': {message[:300]}")
@@ -343,7 +357,7 @@ def parse_codebook(text: str, file: str = "<codebook>") -> Codebook:
     import yaml
 
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from qualcode.text import annotation_spans
 
@@ -41,8 +41,10 @@ class Pipeline:
     fallback: bool
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """One stored token. A named tuple, not a dataclass: a large study decodes millions of
+    them on every ``suggest``, and a tuple is built in a third of the time and memory."""
+
     start: int  # offset in the segment text
     end: int
     lower: str
@@ -66,39 +68,95 @@ class Token:
         return bool(self.flags & FLAG_STOP)
 
 
-def _model_available(name: str) -> bool:
-    import spacy.util
+def import_spacy() -> Any:
+    """``import spacy``, without letting it import torch.
 
-    return spacy.util.is_package(name) or Path(name).is_dir()
+    spaCy's thinc imports torch whenever it is installed (it is, for BERTopic), which costs
+    about 2.5 s and 185 MB on every command that loads spaCy, although the Dutch pipelines
+    qualcode uses never run a torch layer. Torch stays importable afterwards: topics and
+    sentence-transformers import it themselves. Set ``QUALCODE_SPACY_TORCH=1`` for a custom
+    pipeline that does need torch.
+    """
+    import os
+    import sys
+
+    if "spacy" in sys.modules or "torch" in sys.modules or os.environ.get("QUALCODE_SPACY_TORCH"):
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes 'import torch' fail fast
+    try:
+        import spacy
+    finally:
+        del sys.modules["torch"]
+    return spacy
+
+
+@dataclass(frozen=True)
+class PipelineInfo:
+    """Which pipeline a model setting gives, known without loading spaCy (a re-run that finds
+    everything stored needs the name only, to know its stored tokens are still right)."""
+
+    name: str
+    description: str
+    fallback: bool
+
+
+def _model_meta(model: str) -> dict[str, Any] | None:
+    """``meta.json`` of an installed spaCy package or a model folder; None when absent."""
+    import importlib.util
+
+    folder = Path(model)
+    if not folder.is_dir():
+        try:
+            spec = importlib.util.find_spec(model)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        folder = Path(next(iter(spec.submodule_search_locations)))
+    try:
+        return json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+@lru_cache(maxsize=4)
+def pipeline_info(model: str | None = "nl_core_news_sm") -> PipelineInfo:
+    from importlib.metadata import version as installed
+
+    meta = _model_meta(model) if model else None
+    if meta is not None:
+        version = meta.get("version", "?")
+        name = f"{meta.get('lang', 'nl')}_{meta.get('name', model)}-{version}"
+        return PipelineInfo(name, f"spaCy model {model} {version}", fallback=False)
+    spacy_version = installed("spacy")
+    missing = f"{model} is not installed; " if model else ""
+    return PipelineInfo(
+        f"blank-nl+lookup-{spacy_version}",
+        f"offline Dutch pipeline ({missing}spaCy {spacy_version} tokenizer, sentencizer "
+        "and lookup lemmatizer)",
+        fallback=True,
+    )
 
 
 @lru_cache(maxsize=4)
 def load_pipeline(model: str | None = "nl_core_news_sm") -> Pipeline:
     """The configured Dutch model if installed, else the offline fallback (cached)."""
-    import spacy
-
-    if model and _model_available(model):
+    spacy = import_spacy()
+    info = pipeline_info(model)
+    if model and not info.fallback:
         nlp = spacy.load(model, exclude=["ner", "parser"] if model.startswith("nl_core") else [])
         if "senter" in nlp.component_names and "senter" in nlp.disabled:
             nlp.enable_pipe("senter")
-        if not nlp.has_pipe("parser") and not nlp.has_pipe("senter"):
+        if not any(nlp.has_pipe(name) for name in ("parser", "senter", "sentencizer")):
             nlp.add_pipe("sentencizer")
-        version = nlp.meta.get("version", "?")
-        name = f"{nlp.meta.get('lang', 'nl')}_{nlp.meta.get('name', model)}-{version}"
-        return Pipeline(nlp, name, f"spaCy model {model} {version}", fallback=False)
-    nlp = spacy.blank("nl")
-    nlp.add_pipe("sentencizer")
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    nlp.initialize()
-    name = f"blank-nl+lookup-{spacy.__version__}"
-    missing = f"{model} is not installed; " if model else ""
-    return Pipeline(
-        nlp,
-        name,
-        f"offline Dutch pipeline ({missing}spaCy {spacy.__version__} tokenizer, sentencizer "
-        "and lookup lemmatizer)",
-        fallback=True,
-    )
+    else:
+        nlp = spacy.blank("nl")
+        nlp.add_pipe("sentencizer")
+        nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+        nlp.initialize()
+    return Pipeline(nlp, info.name, info.description, info.fallback)
 
 
 def tokens_of(doc: Doc) -> list[Token]:
@@ -134,10 +192,11 @@ def encode_tokens(tokens: Sequence[Token]) -> str:
 
 def decode_tokens(data: str, text: str) -> list[Token]:
     out = []
+    append = out.append
     for item in json.loads(data):
         start, end, flags = item[0], item[1], item[2]
         lower = text[start:end].lower()
-        out.append(Token(start, end, lower, item[3] if len(item) > 3 else lower, flags))
+        append(Token(start, end, lower, item[3] if len(item) > 3 else lower, flags))
     return out
 
 
@@ -227,6 +286,7 @@ def dutch_vocabulary(pipeline: Pipeline | None = None) -> frozenset[str]:
     global _VOCABULARY
     if _VOCABULARY is not None:
         return _VOCABULARY
+    import_spacy()
     from spacy.lookups import load_lookups
 
     table = None

@@ -196,9 +196,38 @@ def _m002_topics(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m003_suggest_cache(conn: sqlite3.Connection) -> None:
+    # What suggest keeps between runs so that a re-run only works on what changed (see
+    # suggest/features.py and suggest/space.py). All of it can be computed again from the
+    # segments and the codebook; the fingerprints say which codebook and pipeline it belongs to.
+    conn.executescript(
+        """
+        CREATE TABLE segment_features (
+            segment_id INTEGER PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
+            fingerprint TEXT NOT NULL,
+            lemmas TEXT NOT NULL,
+            lexical TEXT NOT NULL
+        );
+        CREATE TABLE similarity_spaces (
+            fingerprint TEXT PRIMARY KEY,
+            segments INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE TABLE segment_vectors (
+            segment_id INTEGER PRIMARY KEY REFERENCES segments(id) ON DELETE CASCADE,
+            space TEXT NOT NULL,
+            fitted INTEGER NOT NULL DEFAULT 1,  -- 0: folded into the space after its fit
+            vector BLOB NOT NULL
+        );
+        """
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_initial", _m001_initial),
     ("002_topics", _m002_topics),
+    ("003_suggest_cache", _m003_suggest_cache),
 ]
 
 

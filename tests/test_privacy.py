@@ -54,7 +54,9 @@ def _texts(path: Path) -> list[str]:
     """Every byte of a file as text, and the members of a zip archive (xlsx)."""
     data = path.read_bytes()
     out = [data.decode("utf-8", errors="ignore"), data.decode("utf-16-le", errors="ignore")]
-    if zipfile.is_zipfile(path):
+    # a zip file starts with its first member; is_zipfile alone also says yes for a database
+    # that stores a numpy archive (the similarity space) as a value
+    if data[:4] == b"PK\x03\x04" and zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             out += [archive.read(m).decode("utf-8", errors="ignore") for m in archive.namelist()]
     return out

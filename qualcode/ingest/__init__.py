@@ -11,7 +11,7 @@ import difflib
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qualcode.errors import ProjectError, QualcodeError, TranscriptError
@@ -45,7 +45,17 @@ class _Parsed:
     path: Path
     name: str
     sha256: str
-    transcript: ParsedTranscript
+    # None when the project already holds this very file (same name and checksum): a re-run
+    # over a large study then reads each file's bytes but parses only the new ones
+    transcript: ParsedTranscript | None
+    known: list[str] = field(default_factory=list)
+    encoding: str | None = None
+
+    def parsed(self) -> _Parsed:
+        if self.transcript is not None:
+            return self
+        transcript = read_transcript(self.path, encoding=self.encoding, known_speakers=self.known)
+        return replace(self, transcript=transcript)
 
 
 def collect_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -76,7 +86,13 @@ def collect_files(paths: Iterable[str | Path]) -> list[Path]:
     return unique
 
 
-def _parse_all(files: Sequence[Path], meta: Metadata | None, encoding: str | None) -> list[_Parsed]:
+def _parse_all(
+    files: Sequence[Path],
+    meta: Metadata | None,
+    encoding: str | None,
+    stored: dict[str, str],
+) -> list[_Parsed]:
+    """Every file checked and parsed, except those ``stored`` (name -> checksum) already."""
     parsed: list[_Parsed] = []
     names: dict[str, Path] = {}
     for path in files:
@@ -91,9 +107,13 @@ def _parse_all(files: Sequence[Path], meta: Metadata | None, encoding: str | Non
             )
         names[key] = path
         known = [s for s in meta.speakers_of(name)] if meta else []
-        transcript = read_transcript(path, encoding=encoding, known_speakers=known)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        parsed.append(_Parsed(path, name, digest, transcript))
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            read_transcript(path, encoding=encoding, known_speakers=known)  # the one-line error
+            raise
+        entry = _Parsed(path, name, digest, None, known, encoding)
+        parsed.append(entry if stored.get(name) == digest else entry.parsed())
     return parsed
 
 
@@ -111,7 +131,7 @@ def _check_metadata(meta: Metadata, parsed: Sequence[_Parsed], project: Project)
                 line=line,
                 hint="check the file name in the 'document' column or add that transcript",
             )
-        if key in in_batch:
+        if key in in_batch and in_batch[key].transcript is not None:
             doc_name = in_batch[key].name
             written = {t.speaker for t in in_batch[key].transcript.turns}
         else:
@@ -343,7 +363,8 @@ def ingest_files(
             f"no transcripts found in {where}", "supported: " + ", ".join(sorted(READERS))
         )
     meta = load_metadata(metadata) if metadata else None
-    parsed = _parse_all(files, meta, encoding)
+    stored = {r[0]: r[1] for r in project.conn.execute("SELECT name, sha256 FROM documents")}
+    parsed = _parse_all(files, meta, encoding, stored)
     if meta:
         _check_metadata(meta, parsed, project)
 
@@ -371,6 +392,8 @@ def ingest_files(
             ):
                 report.backup = project.backup("before-replace")
             for p in parsed:
+                if existing.get(p.name, (None, None))[1] != p.sha256:
+                    p = p.parsed()  # another command changed the project since it was read
                 if p.name not in existing:
                     _insert_document(project, p, meta, unit, max_words, p.name)
                     report.added.append(p.name)

@@ -80,6 +80,9 @@ def dutch_words() -> frozenset[str]:
         import json
         from importlib.resources import files
 
+        from qualcode.nlp import import_spacy
+
+        import_spacy()
         from spacy.lang.nl.stop_words import STOP_WORDS
 
         from qualcode.nlp import dutch_vocabulary

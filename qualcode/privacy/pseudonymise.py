@@ -31,6 +31,7 @@ from qualcode.privacy.lists import Wordlists, load_wordlists
 from qualcode.privacy.names import normalise_name
 from qualcode.privacy.registry import Registry
 from qualcode.store import BACKUP_DIR, DB_NAME, SETTINGS_NAME, Project, now
+from qualcode.suggest import features
 
 Notify = Callable[[str], None]
 
@@ -229,6 +230,9 @@ def apply(project: Project, job: Job, notify: Notify | None = None) -> Pseudonym
     report.fields_changed += rewrite.rewrite_attributes(conn, registry, scrub, job.wordlists)
     report.memos_changed = rewrite.rewrite_memos(conn, plan.memos, registry, matcher)
     report.fields_changed += rewrite.rewrite_explanations(conn, changed_segments, scrub)
+    # suggest's stored matches, lemmas and similarity space hold words of the transcripts
+    # (also inside binary arrays that no text pass can read): dropped, computed again later
+    features.clear(conn)
     report.fields_changed += rewrite.rewrite_other_columns(conn, scrub)
     report.tokens_recomputed = rewrite.recompute_tokens(project, list(changed_segments))
     rewrite.verify(conn, matcher, plan.loose)

@@ -39,14 +39,14 @@ from qualcode.codes import (
     sync_codes,
 )
 from qualcode.models import MACHINE_CODER, Segment
-from qualcode.nlp import Pipeline, Token, annotate_segments, decode_tokens, load_pipeline
+from qualcode.nlp import Pipeline, PipelineInfo, Token, decode_tokens, load_pipeline
 from qualcode.segments import coded_units
 from qualcode.store import Project, now
 
 if TYPE_CHECKING:
     from qualcode.suggest.learn import Decision, Learned, LearningConfig, LearningReport
-    from qualcode.suggest.lexical import LexicalResult
-    from qualcode.suggest.similarity import ProfilePart
+    from qualcode.suggest.lexical import LexicalSuggester
+    from qualcode.suggest.similarity import ProfilePart, SimilaritySuggester
 
 Progress = Callable[[str, int, int], None]
 
@@ -77,6 +77,7 @@ class SuggestReport:
     codebook_warnings: list[str] = field(default_factory=list)
     learning: LearningReport | None = None
     sync: SyncReport = field(default_factory=SyncReport)
+    work: ScoringWork | None = None  # what had to be computed, and what earlier runs gave
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class CodebookScores:
     part: Any  # index into ``parts`` of that profile part
     score: Any
     profiled: list[bool]  # per code: has a definition or examples, so similarity applies
-    lexical_results: list[dict[str, LexicalResult]]
+    lexical_results: list[dict[str, tuple[float, str]]]  # code -> (score, explanation)
     parts: list[ProfilePart]
 
     def column(self, code: str) -> int:
@@ -124,7 +125,7 @@ class CodebookScores:
         out = []
         lex = self.lexical_results[row].get(self.codes[col])
         if lex is not None:
-            out.append(lex.explanation)
+            out.append(lex[1])
         if self.profiled[col] and self.similarity[row, col] >= self.config.explain_similarity:
             part = self.parts[int(self.part[row, col])]
             out.append(f"similar to {part.describe()} ({float(self.cosine[row, col]):.2f})")
@@ -158,24 +159,126 @@ def score_all(
     *,
     embedding_model: str | None = None,
 ) -> CodebookScores:
-    """The lexical and similarity evidence for every segment and every code of ``codebook``."""
+    """The lexical and similarity evidence for every segment and every code of ``codebook``,
+    from tokens in memory (nothing read from or kept in a project: see :func:`score_project`)."""
+    from qualcode.suggest.similarity import SimilaritySuggester, lemma_text
+
+    lexical = fit_lexical(codebook, pipeline)
+    matches = [
+        {code: (r.score, r.explanation) for code, r in lexical.match(s.text, toks).items()}
+        for s, toks in zip(segments, tokens, strict=True)
+    ]
+    segment_lemmas = [lemma_text(t) for t in tokens]
+    parts = profile_parts_of(codebook)
+    similarity = SimilaritySuggester(embedding_model=embedding_model).fit(
+        segment_lemmas, profile_lemmas(parts, pipeline), parts, [s.text for s in segments]
+    )
+    return _combine(codebook, config, segments, segment_lemmas, matches, similarity)
+
+
+def score_project(
+    project: Project,
+    codebook: Codebook,
+    model: str | None,
+    segments: Sequence[Segment],
+    config: ScoringConfig,
+    *,
+    embedding_model: str | None = None,
+    refit: bool = False,
+    progress: Progress | None = None,
+) -> tuple[CodebookScores, ScoringWork]:
+    """:func:`score_all` for a project, reusing what earlier runs kept: lexical matches and
+    lemmas of unchanged segments (``features.py``) and the similarity space (``space.py``).
+    Segments without stored tokens are tokenised on the way. The spaCy pipeline (``model``)
+    is loaded only when something has to be tokenised, matched or fitted."""
+    from qualcode.nlp import pipeline_info
+    from qualcode.suggest import features, space
+    from qualcode.suggest.lexical import WEIGHTS
+    from qualcode.suggest.similarity import SimilaritySuggester
+
+    info = pipeline_info(model)
+    key = features.lexical_fingerprint(codebook, info.name, WEIGHTS)
+    todo = features.missing(project, segments, key)
+    tokenised = 0
+    if todo:
+        pipeline = load_pipeline(model)
+        tokenised = features.update(
+            project,
+            pipeline,
+            fit_lexical(codebook, pipeline),
+            todo,
+            key,
+            progress=(lambda d, t: progress("analysing", d, t)) if progress else None,
+        )
+    kept = features.load(project, segments, key)
+    segment_lemmas = [f.lemmas for f in kept]
+    parts = profile_parts_of(codebook)
+    similarity = SimilaritySuggester(embedding_model=embedding_model)
+    fit = space.fitted(
+        project,
+        similarity,
+        info.name,
+        [s.id for s in segments],
+        segment_lemmas,
+        [s.text for s in segments],
+        parts,
+        lambda: profile_lemmas(parts, load_pipeline(model)),
+        refit=refit,
+    )
+    scores = _combine(
+        codebook, config, segments, segment_lemmas, [f.lexical for f in kept], similarity
+    )
+    return scores, ScoringWork(info, tokenised, len(todo), fit.refitted, fit.folded_in)
+
+
+@dataclass(frozen=True)
+class ScoringWork:
+    """What a :func:`score_project` call had to compute (the rest came from earlier runs)."""
+
+    pipeline: PipelineInfo
+    tokenised: int
+    matched: int
+    refitted: bool
+    folded_in: int
+
+
+def fit_lexical(codebook: Codebook, pipeline: Pipeline) -> LexicalSuggester:
+    from qualcode.nlp import dutch_vocabulary
+    from qualcode.suggest.lexical import LexicalSuggester
+
+    # Compound parts must be words of spaCy's Dutch lookup data, not merely words seen in the
+    # corpus: that keeps a segment's matches independent of the other transcripts (so they can
+    # be kept between runs) and stops 'onderschatte' from containing 'chatten'.
+    return LexicalSuggester().fit(codebook, pipeline, dutch_vocabulary(pipeline))
+
+
+def profile_parts_of(codebook: Codebook) -> list[ProfilePart]:
+    """The texts similarity compares with: each leaf code's definition and examples."""
+    from qualcode.suggest.similarity import profile_parts
+
+    return [p for code in codebook.walk() if code.is_leaf for p in profile_parts(code)]
+
+
+def profile_lemmas(parts: Sequence[ProfilePart], pipeline: Pipeline) -> list[str]:
+    from qualcode.nlp import tokens_of
+    from qualcode.suggest.similarity import lemma_text
+
+    return [lemma_text(tokens_of(doc)) for doc in pipeline.nlp.pipe([p.text for p in parts])]
+
+
+def _combine(
+    codebook: Codebook,
+    config: ScoringConfig,
+    segments: Sequence[Segment],
+    segment_lemmas: Sequence[str],
+    matches: Sequence[dict[str, tuple[float, str]]],
+    similarity: SimilaritySuggester,
+) -> CodebookScores:
+    """One score per (segment, code): ``1 - (1 - lexical) * (1 - w * similarity)``, with
+    similarity alone counting only when strong, and not at all on very short passages."""
     import numpy as np
 
-    from qualcode.nlp import dutch_vocabulary, tokens_of
-    from qualcode.suggest.lexical import LexicalSuggester
-    from qualcode.suggest.similarity import SimilaritySuggester, lemma_text, profile_parts
-
-    corpus_words = {t.lower for toks in tokens for t in toks if t.lower.isalpha()}
-    lexical = LexicalSuggester().fit(codebook, pipeline, dutch_vocabulary(pipeline) | corpus_words)
-
-    parts = [p for code in codebook.walk() if code.is_leaf for p in profile_parts(code)]
-    part_lemmas = [lemma_text(tokens_of(doc)) for doc in pipeline.nlp.pipe([p.text for p in parts])]
-    segment_lemmas = [lemma_text(t) for t in tokens]
-    similarity = SimilaritySuggester(embedding_model=embedding_model).fit(
-        segment_lemmas, part_lemmas, parts, [s.text for s in segments]
-    )
     sim_codes, sim_best, sim_part = similarity.best_matches()
-
     codes = [code.path for code in codebook.walk()]
     col = {path: c for c, path in enumerate(codes)}
     shape = (len(segments), len(codes))
@@ -183,40 +286,43 @@ def score_all(
     sim_scores = np.zeros(shape)
     cosines = np.zeros(shape)
     which = np.zeros(shape, dtype=np.int32)
-    combined = np.zeros(shape)
     profiled = [False] * len(codes)
     sim_cols = [col[code] for code in sim_codes]
     for c in sim_cols:
         profiled[c] = True
-    results = []
-    for n, (segment, toks) in enumerate(zip(segments, tokens, strict=True)):
-        lex = lexical.match(segment.text, toks)
-        results.append(lex)
-        for code, result in lex.items():
-            lex_scores[n, col[code]] = result.score
-            combined[n, col[code]] = result.score
-        short = len(segment_lemmas[n].split()) < config.min_similarity_words
-        for s, c in enumerate(sim_cols):
-            cosine = float(sim_best[n, s])
-            sim = 0.0 if short and cosine < config.near_copy else similarity.scale(cosine)
-            sim_scores[n, c], cosines[n, c], which[n, c] = sim, cosine, sim_part[n, s]
-            lex_score = float(lex_scores[n, c])
-            if lex_score == 0.0 and sim < config.min_similarity_alone:
-                combined[n, c] = 0.0
-            else:
-                combined[n, c] = 1 - (1 - lex_score) * (1 - config.similarity_weight * sim)
+    for n, found in enumerate(matches):
+        for code, (score, _) in found.items():
+            lex_scores[n, col[code]] = score
+    combined = lex_scores.copy()
+    if sim_cols:
+        # whole matrices at once: a Python loop over segments × codes cost seconds at 1M words
+        cosine = sim_best.astype(np.float64)
+        scaled = np.clip(
+            (cosine - similarity.floor) / (similarity.ceiling - similarity.floor), 0, 1
+        )
+        short = np.array(
+            [len(lem.split()) < config.min_similarity_words for lem in segment_lemmas], dtype=bool
+        )
+        scaled[short[:, None] & (cosine < config.near_copy)] = 0.0
+        lex_part = lex_scores[:, sim_cols]
+        both = 1 - (1 - lex_part) * (1 - config.similarity_weight * scaled)
+        both[(lex_part == 0.0) & (scaled < config.min_similarity_alone)] = 0.0
+        sim_scores[:, sim_cols] = scaled
+        cosines[:, sim_cols] = cosine
+        which[:, sim_cols] = sim_part
+        combined[:, sim_cols] = both
     return CodebookScores(
         config,
         [s.id for s in segments],
         codes,
-        segment_lemmas,
+        list(segment_lemmas),
         lex_scores,
         sim_scores,
         cosines,
         which,
         combined,
         profiled,
-        results,
+        list(matches),
         similarity.parts_,
     )
 
@@ -355,6 +461,7 @@ def suggest(
     codes: Sequence[str] = (),
     learning: bool = True,
     removals: Sequence[CodeRemoval] = (),
+    refit: bool = False,
     progress: Progress | None = None,
 ) -> SuggestReport:
     """Suggest codes for every coded-unit segment and store them with status ``suggested``.
@@ -372,17 +479,17 @@ def suggest(
     pending_removals(project, book, removals)  # refuse before minutes of work, not after
     threshold = float(threshold if threshold is not None else settings.get("threshold", 0.5))
     config = ScoringConfig(threshold=threshold)
-    pipeline = load_pipeline(settings.get("spacy_model"))
-    annotated = annotate_segments(
-        project,
-        pipeline,
-        progress=(lambda d, t: progress("lemmatising", d, t)) if progress else None,
-    )
     segments = coded_units(project)
-    tokens = load_tokens(project, pipeline, segments)
     scope = book.subtree(list(codes)) if codes else None
-    scores = score_all(
-        book, pipeline, segments, tokens, config, embedding_model=settings.get("embedding_model")
+    scores, work = score_project(
+        project,
+        book,
+        settings.get("spacy_model"),
+        segments,
+        config,
+        embedding_model=settings.get("embedding_model"),
+        refit=refit,
+        progress=progress,
     )
     decisions = load_decisions(project)
     suggestions, learning_report = suggest_from_scores(
@@ -398,7 +505,7 @@ def suggest(
             {
                 "threshold": threshold,
                 "codes": list(codes),
-                "pipeline": pipeline.name,
+                "pipeline": work.pipeline.name,
                 "learning": learning,
             },
         )
@@ -429,23 +536,27 @@ def suggest(
         per_top = summary_counts(book, suggestions)
         report = SuggestReport(
             run_id,
-            pipeline.description,
+            work.pipeline.description,
             threshold,
             len(segments),
             len(suggestions),
             per_top,
-            annotated,
+            work.tokenised,
             len(sync.added),
             sync.kept,
             list(book.warnings),
             learning_report,
             sync,
+            work,
         )
         project.finish_run(
             run_id,
             {
                 "segments": len(segments),
                 "suggestions": len(suggestions),
+                "tokenised": work.tokenised,
+                "matched": work.matched,
+                "space": "refitted" if work.refitted else f"kept ({work.folded_in} folded in)",
                 "models": {m.code: m.decisions for m in learning_report.models},
             },
         )

@@ -177,6 +177,9 @@ def _timed(cls: type) -> type:
 
 def stop_words() -> list[str]:
     """spaCy's Dutch stop list plus conversation words, lower case like the stored lemmas."""
+    from qualcode.nlp import import_spacy
+
+    import_spacy()
     from spacy.lang.nl.stop_words import STOP_WORDS
 
     return sorted({w.lower() for w in STOP_WORDS} | CONVERSATION_WORDS)

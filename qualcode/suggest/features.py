@@ -1,0 +1,255 @@
+"""What ``suggest`` keeps per segment between runs: its lexical matches and content lemmas.
+
+A segment's keyword, compound and pattern matches depend only on its own tokens and on the
+lexical part of the codebook (keywords, context words, patterns, the matcher's rules), so they
+are computed once and stored in ``segment_features`` under a fingerprint of that part. A re-run
+after adding a transcript matches only the new segments; a codebook change that touches no
+keyword or pattern (a definition, an example, a label) matches nothing again.
+
+Segments without stored tokens are tokenised in the same pass, so a fresh project goes through
+spaCy and the matcher once. Large batches are spread over the machine's cores with forked
+worker processes (Linux), which inherit the loaded pipeline and the fitted matcher.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from qualcode.nlp import Pipeline, decode_tokens, encode_tokens, tokens_of
+
+if TYPE_CHECKING:
+    from qualcode.codebook import Codebook
+    from qualcode.models import Segment
+    from qualcode.store import Project
+    from qualcode.suggest.lexical import LexicalSuggester
+
+# Bump when the matcher's rules change in a way the codebook does not show (negation, compound
+# rules, weights), so that stored matches are computed again.
+MATCHER_VERSION = "2"
+# Below this many passages the start-up of worker processes costs more than it saves.
+PARALLEL_MIN_SEGMENTS = 400
+CHUNK = 200
+WRITE_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class Features:
+    lemmas: str  # content lemmas, space separated (similarity and learning input)
+    lexical: dict[str, tuple[float, str]]  # code path -> (score, explanation)
+
+
+def lexical_fingerprint(codebook: Codebook, pipeline: str, weights: dict[str, float]) -> str:
+    """Changes exactly when stored lexical matches may no longer be right (``pipeline`` is
+    the pipeline's name: its tokens and lemmas are what was matched)."""
+    parts: list[Any] = [MATCHER_VERSION, pipeline, sorted(weights.items())]
+    for code in codebook.walk():
+        parts.append(
+            [
+                code.path,
+                list(code.keywords),
+                list(code.context),
+                [[p.id, p.pattern, p.effect] for p in code.patterns],
+            ]
+        )
+    blob = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
+
+
+# -- computing ---------------------------------------------------------------------------------
+
+# Set in the parent before the workers fork, so that they inherit it instead of pickling it.
+_WORKER: tuple[Pipeline, LexicalSuggester] | None = None
+
+
+def _analyse(
+    pipeline: Pipeline,
+    lexical: LexicalSuggester,
+    items: Sequence[tuple[str, str | None]],
+) -> list[tuple[str | None, str, dict[str, tuple[float, str]]]]:
+    """For (text, stored tokens or None): (new tokens or None, content lemmas, matches)."""
+    from qualcode.suggest.similarity import lemma_text
+
+    fresh = [n for n, (_, stored) in enumerate(items) if stored is None]
+    docs = iter(pipeline.nlp.pipe([items[n][0] for n in fresh], batch_size=256)) if fresh else None
+    out = []
+    for text, stored in items:
+        if stored is None:
+            assert docs is not None
+            tokens = tokens_of(next(docs))
+            encoded: str | None = encode_tokens(tokens)
+        else:
+            tokens, encoded = decode_tokens(stored, text), None
+        matches = {
+            code: (r.score, r.explanation) for code, r in lexical.match(text, tokens).items()
+        }
+        out.append((encoded, lemma_text(tokens), matches))
+    return out
+
+
+def _analyse_in_worker(
+    items: Sequence[tuple[str, str | None]],
+) -> list[tuple[str | None, str, dict[str, tuple[float, str]]]]:
+    assert _WORKER is not None
+    return _analyse(*_WORKER, items)
+
+
+def worker_count(n_items: int) -> int:
+    """Processes worth starting for ``n_items`` passages: 1 unless the batch is large and this
+    system forks cheaply (Linux); at most the cores this process may use."""
+    if n_items < PARALLEL_MIN_SEGMENTS or not sys.platform.startswith("linux"):
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, 8))
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def analyse(
+    pipeline: Pipeline,
+    lexical: LexicalSuggester,
+    items: Sequence[tuple[str, str | None]],
+    *,
+    workers: int | None = None,
+    done: Callable[[int], None] | None = None,
+) -> Iterator[tuple[str | None, str, dict[str, tuple[float, str]]]]:
+    """Tokens (when not stored), content lemmas and lexical matches of every item, in order;
+    with ``workers`` > 1 (default: :func:`worker_count`) in forked processes."""
+    global _WORKER
+    workers = worker_count(len(items)) if workers is None else workers
+    chunks = _chunks(items, CHUNK)
+    if workers <= 1:
+        for chunk in chunks:
+            yield from _analyse(pipeline, lexical, chunk)
+            if done:
+                done(len(chunk))
+        return
+    import multiprocessing
+
+    _WORKER = (pipeline, lexical)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for result in pool.imap(_analyse_in_worker, chunks):
+                yield from result
+                if done:
+                    done(len(result))
+    finally:
+        _WORKER = None
+
+
+# -- storing -----------------------------------------------------------------------------------
+
+
+def missing(project: Project, segments: Sequence[Segment], fingerprint: str) -> list[Segment]:
+    """The segments without features for this fingerprint."""
+    have = {
+        r[0]
+        for r in project.conn.execute(
+            "SELECT segment_id FROM segment_features WHERE fingerprint = ?", (fingerprint,)
+        )
+    }
+    return [s for s in segments if s.id not in have]
+
+
+def update(
+    project: Project,
+    pipeline: Pipeline,
+    lexical: LexicalSuggester,
+    todo: Sequence[Segment],
+    fingerprint: str,
+    *,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Compute and store the features of ``todo`` for ``fingerprint`` (see :func:`missing`),
+    and the tokens of those that have none yet; returns how many were tokenised.
+
+    Written in batches, one transaction each: an interrupted run keeps what it finished.
+    """
+    if not todo:
+        return 0
+    stored = _stored_tokens(project, pipeline, todo)
+    items = [(s.text, stored.get(s.id)) for s in todo]
+    tokenised = sum(1 for _, tokens in items if tokens is None)
+    counted = [0]
+
+    def done(n: int) -> None:
+        counted[0] += n
+        if progress:
+            progress(counted[0], len(todo))
+
+    nlp_rows: list[tuple[int, str, str]] = []
+    feature_rows: list[tuple[int, str, str, str]] = []
+    results = analyse(pipeline, lexical, items, workers=workers, done=done)
+    for segment, (encoded, lemmas, matches) in zip(todo, results, strict=True):
+        if encoded is not None:
+            nlp_rows.append((segment.id, pipeline.name, encoded))
+        feature_rows.append(
+            (segment.id, fingerprint, lemmas, json.dumps(matches, ensure_ascii=False))
+        )
+        if len(feature_rows) >= WRITE_BATCH:
+            _write(project, nlp_rows, feature_rows)
+            nlp_rows, feature_rows = [], []
+    _write(project, nlp_rows, feature_rows)
+    return tokenised
+
+
+def _stored_tokens(
+    project: Project, pipeline: Pipeline, segments: Sequence[Segment]
+) -> dict[int, str]:
+    wanted = {s.id for s in segments}
+    rows = project.conn.execute(
+        "SELECT segment_id, tokens FROM segment_nlp WHERE pipeline = ?", (pipeline.name,)
+    )
+    return {r[0]: r[1] for r in rows if r[0] in wanted}
+
+
+def _write(
+    project: Project,
+    nlp_rows: Sequence[tuple[int, str, str]],
+    feature_rows: Sequence[tuple[int, str, str, str]],
+) -> None:
+    if not nlp_rows and not feature_rows:
+        return
+    with project.transaction() as conn:
+        conn.executemany(
+            "INSERT OR REPLACE INTO segment_nlp (segment_id, pipeline, tokens) VALUES (?, ?, ?)",
+            nlp_rows,
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO segment_features (segment_id, fingerprint, lemmas, lexical)"
+            " VALUES (?, ?, ?, ?)",
+            feature_rows,
+        )
+
+
+def load(project: Project, segments: Sequence[Segment], fingerprint: str) -> list[Features]:
+    """The stored features of ``segments`` (all must have them: call :func:`update` first)."""
+    rows = {
+        r[0]: (r[1], r[2])
+        for r in project.conn.execute(
+            "SELECT segment_id, lemmas, lexical FROM segment_features WHERE fingerprint = ?",
+            (fingerprint,),
+        )
+    }
+    out = []
+    for segment in segments:
+        lemmas, lexical = rows[segment.id]
+        matches = {code: (score, text) for code, (score, text) in json.loads(lexical).items()}
+        out.append(Features(lemmas, matches))
+    return out
+
+
+def clear(conn: Any) -> None:
+    """Forget every stored feature and similarity space: they hold words of the transcripts,
+    so pseudonymising drops them, and the next ``suggest`` computes them again."""
+    for table in ("segment_features", "segment_vectors", "similarity_spaces"):
+        conn.execute(f"DELETE FROM {table}")

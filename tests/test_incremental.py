@@ -1,0 +1,242 @@
+"""Re-runs do only the work that changed: stored matches, a kept similarity space, unchanged
+files not parsed again; and the results are those of a fresh run where they should be."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from coding_helpers import (
+    CODING_YAML,
+    SUGGEST_CORPUS,
+    build_project,
+    codings,
+    connect,
+    suggested,
+    write,
+)
+
+from qualcode.nlp import load_pipeline, pipeline_info
+from qualcode.segments import coded_units
+from qualcode.store import open_project
+from qualcode.suggest import features, space, suggest
+
+
+def _last_summary(project_dir: Path) -> dict:
+    with connect(project_dir) as conn:
+        row = conn.execute(
+            "SELECT summary FROM runs WHERE command = 'suggest' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    return json.loads(row[0])
+
+
+def _scores(project_dir: Path) -> list[tuple]:
+    """The machine's suggestions without ids, run ids and times."""
+    with connect(project_dir) as conn:
+        return conn.execute(
+            "SELECT segment_id, code_id, status, score, source, explanation FROM codings"
+            " WHERE coder = 'qualcode' ORDER BY segment_id, code_id"
+        ).fetchall()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_project(tmp_path_factory.mktemp("incremental") / "project")
+
+
+def test_a_second_suggest_reuses_everything_and_gives_the_same_suggestions(
+    built: Path, tmp_path: Path
+) -> None:
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    first = _last_summary(project_dir)
+    assert first["matched"] == first["segments"] > 0
+    assert first["space"] == "refitted"
+    before = _scores(project_dir)
+    with open_project(project_dir) as project:
+        report = suggest(project)
+    assert report.work is not None
+    assert (report.work.tokenised, report.work.matched) == (0, 0)
+    assert not report.work.refitted and report.work.folded_in == 0
+    assert _scores(project_dir) == before
+
+
+def test_a_keyword_change_matches_again_without_running_spacy_again(
+    built: Path, tmp_path: Path
+) -> None:
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    changed = CODING_YAML.read_text(encoding="utf-8").replace(
+        "keywords: [schuld, betalingsachterstand",
+        "keywords: [schuld, aanmaning, betalingsachterstand",
+    )
+    book = write(tmp_path / "changed.yaml", changed)
+    with open_project(project_dir) as project:
+        report = suggest(project, codebook=book)
+    assert report.work is not None
+    assert report.work.tokenised == 0  # stored tokens, no spaCy
+    assert report.work.matched == report.segments
+    assert not report.work.refitted  # definitions and examples did not change
+    fresh = build_project(tmp_path / "fresh", codebook=book)
+    assert suggested(project_dir) == suggested(fresh)
+
+
+def test_an_example_change_refits_the_space_but_matches_nothing_again(
+    built: Path, tmp_path: Path
+) -> None:
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    text = CODING_YAML.read_text(encoding="utf-8")
+    assert "examples:" in text
+    book = write(
+        tmp_path / "changed.yaml",
+        text.replace("examples:", "examples:\n              - Ik zie al weken niemand meer.", 1),
+    )
+    with open_project(project_dir) as project:
+        report = suggest(project, codebook=book)
+    assert report.work is not None
+    assert report.work.matched == 0 and report.work.refitted
+    fresh = build_project(tmp_path / "fresh", codebook=book)
+    assert _scores(project_dir) == _scores(fresh)
+
+
+def test_a_new_transcript_is_folded_into_the_kept_space(built: Path, tmp_path: Path) -> None:
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    with open_project(project_dir) as project:
+        segments = len(coded_units(project))
+    extra = tmp_path / "extra"
+    shutil.copytree(SUGGEST_CORPUS, extra)
+    (extra / "metadata.csv").unlink()
+    text = (SUGGEST_CORPUS / "int_schulden.txt").read_text(encoding="utf-8")
+    (extra / "int_schulden_2.txt").write_text(text, encoding="utf-8")
+    from qualcode.pipeline import run
+
+    result = run([extra], out=project_dir)
+    assert result.ingest.added == ["int_schulden_2.txt"]
+    assert sorted(result.ingest.unchanged) == ["fg_ouderen.txt", "int_schulden.txt"]
+    work = result.suggest.work
+    assert work is not None
+    new = result.suggest.segments - segments
+    assert new > 0 and work.matched == work.tokenised == new
+    # the copy adds more than a tenth of the passages: refitted; one more segment would not be
+    assert work.refitted == (new > space.REFIT_SHARE * segments)
+
+
+def test_a_small_addition_keeps_the_space_and_refit_gives_the_fresh_result(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(space, "REFIT_SHARE", 0.5)  # the fixture has only 11 passages
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    with open_project(project_dir) as project:
+        segments = coded_units(project)
+        with project.transaction() as conn:  # as if one passage had been added since the fit
+            conn.execute("DELETE FROM segment_vectors WHERE segment_id = ?", (segments[0].id,))
+        report = suggest(project)
+        assert report.work is not None
+        assert not report.work.refitted and report.work.folded_in == 1
+        again = suggest(project)  # the folded-in passage is remembered as such
+        assert again.work is not None and (again.work.refitted, again.work.folded_in) == (False, 0)
+        refitted = suggest(project, refit=True)
+        assert refitted.work is not None and refitted.work.refitted
+    fresh = build_project(tmp_path / "fresh")
+    assert _scores(project_dir) == _scores(fresh)
+
+
+def test_accepted_codes_survive_incremental_runs(built: Path, tmp_path: Path) -> None:
+    from coding_helpers import add_coding
+
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    add_coding(project_dir, "fg_ouderen.txt", 2, "impact/sociaal/eenzaamheid", "accepted")
+    before = codings(project_dir, "anna")
+    with open_project(project_dir) as project:
+        suggest(project)
+    assert codings(project_dir, "anna") == before
+
+
+def test_workers_give_what_one_process_gives(built: Path) -> None:
+    from qualcode.suggest import fit_lexical
+
+    with open_project(built) as project:
+        segments = coded_units(project)
+        pipeline = load_pipeline(project.settings().get("spacy_model"))
+    from qualcode.codebook import load_codebook
+
+    lexical = fit_lexical(load_codebook(CODING_YAML), pipeline)
+    items = [(s.text, None) for s in segments] * 3
+    one = list(features.analyse(pipeline, lexical, items, workers=1))
+    two = list(features.analyse(pipeline, lexical, items, workers=2))
+    assert one == two
+    assert any(matches for _, _, matches in one)
+
+
+def test_unchanged_files_are_not_parsed_again(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import qualcode.ingest as ingest
+
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    parsed: list[str] = []
+    original = ingest.read_transcript
+
+    def counting(path: Path, **kwargs: object) -> object:
+        parsed.append(Path(path).name)
+        return original(path, **kwargs)
+
+    monkeypatch.setattr(ingest, "read_transcript", counting)
+    with open_project(project_dir) as project:
+        report = ingest.ingest_files(
+            project, [SUGGEST_CORPUS], metadata=SUGGEST_CORPUS / "metadata.csv"
+        )
+    assert sorted(report.unchanged) == ["fg_ouderen.txt", "int_schulden.txt"]
+    assert parsed == []
+
+
+def test_pseudonymising_drops_the_stored_features(built: Path, tmp_path: Path) -> None:
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    with open_project(project_dir) as project:
+        with project.transaction() as conn:
+            features.clear(conn)
+        for table in ("segment_features", "segment_vectors", "similarity_spaces"):
+            assert project.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+        suggest(project)  # computed again
+        assert project.conn.execute("SELECT count(*) FROM segment_features").fetchone()[0] > 0
+
+
+def test_the_stored_space_holds_no_pickle(built: Path) -> None:
+    import io
+
+    import numpy as np
+
+    with connect(built) as conn:
+        (data,) = conn.execute("SELECT data FROM similarity_spaces").fetchone()
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        assert {"vocabulary", "idf", "part_vectors"} <= set(arrays.files)
+
+
+def test_a_model_folder_is_named_from_its_meta_without_loading_spacy(tmp_path: Path) -> None:
+    import spacy
+
+    nlp = spacy.blank("nl")
+    nlp.add_pipe("sentencizer")
+    nlp.meta["name"] = "test_pipeline"
+    nlp.meta["version"] = "1.2.3"
+    nlp.to_disk(tmp_path / "model")
+    info = pipeline_info(str(tmp_path / "model"))
+    assert not info.fallback
+    assert info.name == "nl_test_pipeline-1.2.3"
+    loaded = load_pipeline(str(tmp_path / "model"))
+    assert loaded.name == info.name and [t.text for t in loaded.nlp("Ik ben moe.")][-1] == "."
+    assert pipeline_info("not_a_model_xyz").fallback
+
+
+def test_loading_the_pipeline_does_not_import_torch() -> None:
+    code = (
+        "import sys; from qualcode.nlp import load_pipeline; load_pipeline(None);"
+        "from qualcode.codebook import load_codebook; load_codebook(sys.argv[1]);"
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(CODING_YAML)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
