@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from qualcode.codes import CodeRemoval
 from qualcode.errors import QualcodeError
 from qualcode.ingest import IngestReport, ingest_files
-from qualcode.store import init_project
+from qualcode.store import Project, init_project
 from qualcode.suggest import SuggestReport, suggest
 
 METADATA_NAMES = ("metadata.csv", "metadata.xlsx")
+# Below this many rows forking a writer costs more than writing the tables in turn.
+BACKGROUND_MIN_ROWS = 2000
 
 
 @dataclass
@@ -24,6 +29,7 @@ class RunReport:
     documents: int
     segments: int
     files: dict[str, Path] = field(default_factory=dict)
+    unchanged: list[str] = field(default_factory=list)  # files left as they were: same content
 
 
 def default_out(paths: Sequence[str | Path]) -> Path:
@@ -58,7 +64,6 @@ def run(
     """Ingest ``paths`` into the project ``out``, suggest codes and write the exports there
     (with ``report`` also ``report.html``)."""
     from qualcode.codes import resolve_codebook
-    from qualcode.export.segments import coded_segment_rows, write_segments
 
     target = Path(out) if out else default_out(paths)
     metadata = metadata or find_metadata(paths)
@@ -81,16 +86,114 @@ def run(
         suggest_report = suggest(
             project, codebook=book, threshold=threshold, removals=removals, progress=progress
         )
-        rows = coded_segment_rows(project)
-        files = {
-            "coded_segments.csv": write_segments(rows, target / "coded_segments.csv"),
-            "coded_segments.xlsx": write_segments(rows, target / "coded_segments.xlsx"),
-        }
-        if report:
-            from qualcode.export.report import REPORT_NAME, write_report
-
-            files[REPORT_NAME] = write_report(project, target / REPORT_NAME)[1]
+        files, unchanged = write_exports(project, target, report=report)
         documents = project.conn.execute("SELECT count(*) FROM documents").fetchone()[0]
     return RunReport(
-        target, ingest_report, suggest_report, documents, suggest_report.segments, files
+        target, ingest_report, suggest_report, documents, suggest_report.segments, files, unchanged
     )
+
+
+# -- the exports of a run ----------------------------------------------------------------------
+
+TABLES = ("coded_segments.csv", "coded_segments.xlsx")
+_DIGEST_KEY = "exported:"
+
+
+def content_digest(project: Project) -> str:
+    """Changes whenever anything an export shows may have changed: documents, speakers,
+    segments, codes, codings (not their run ids or times: every suggest renews those), memos,
+    topics, and qualcode's version."""
+    import qualcode
+
+    queries = (
+        "SELECT id, name, sha256, attributes FROM documents ORDER BY id",
+        "SELECT * FROM speakers ORDER BY id",
+        "SELECT id, document_id, turn_id, ord, unit, start, end, has_words FROM segments"
+        " ORDER BY id",
+        "SELECT * FROM codes ORDER BY id",
+        "SELECT segment_id, code_id, coder, status, score, source, explanation FROM codings"
+        " ORDER BY segment_id, code_id, coder, status",
+        "SELECT * FROM memos ORDER BY id",
+        "SELECT * FROM topics ORDER BY id",
+    )
+    digest = hashlib.sha256(qualcode.__version__.encode())
+    for query in queries:
+        digest.update(query.encode())
+        for row in project.conn.execute(query):
+            digest.update(repr(tuple(row)).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def write_exports(
+    project: Project, target: Path, *, report: bool = True
+) -> tuple[dict[str, Path], list[str]]:
+    """``coded_segments.csv``/``.xlsx`` and (with ``report``) ``report.html`` in ``target``.
+
+    A file that exists and was written from the same content (:func:`content_digest`) is left
+    as it is: re-running on an unchanged study writes nothing. The two tables are written in a
+    forked process (Linux) while this one builds the report, so both cores work.
+    """
+    from qualcode.export.report import REPORT_NAME
+    from qualcode.export.segments import coded_segment_rows
+
+    digest = content_digest(project)
+    names = [*TABLES, *([REPORT_NAME] if report else [])]
+    stale = [
+        n for n in names if not (target / n).is_file() or project.meta(_DIGEST_KEY + n) != digest
+    ]
+    tables = [target / n for n in TABLES if n in stale]
+    pending = None
+    if tables:
+        rows = coded_segment_rows(project)
+        pending = _start_tables(rows, tables, background=REPORT_NAME in stale)
+    if REPORT_NAME in stale:
+        from qualcode.export.report import write_report
+
+        write_report(project, target / REPORT_NAME)
+    if pending is not None:
+        pending()
+    with project.transaction() as conn:
+        conn.executemany(
+            "INSERT OR REPLACE INTO project (key, value) VALUES (?, ?)",
+            [(_DIGEST_KEY + n, digest) for n in stale],
+        )
+    return {n: target / n for n in names}, [n for n in names if n not in stale]
+
+
+_ROWS: list[dict[str, Any]] | None = None
+
+
+def _write_tables(paths: Sequence[Path]) -> None:
+    from qualcode.export.segments import write_segments
+
+    assert _ROWS is not None
+    for path in paths:
+        write_segments(_ROWS, path)
+
+
+def _start_tables(
+    rows: list[dict[str, Any]], paths: Sequence[Path], *, background: bool
+) -> Callable[[], None] | None:
+    """Write the tables now, or start a forked process for them and return the wait."""
+    global _ROWS
+    _ROWS = rows
+    if not background or not sys.platform.startswith("linux") or len(rows) < BACKGROUND_MIN_ROWS:
+        try:
+            _write_tables(paths)
+        finally:
+            _ROWS = None
+        return None
+    import multiprocessing
+
+    pool = multiprocessing.get_context("fork").Pool(1)  # inherits the rows: nothing pickled
+    _ROWS = None  # the child has its copy
+    result = pool.apply_async(_write_tables, (list(paths),))
+    pool.close()
+
+    def wait() -> None:
+        try:
+            result.get()  # an error in the child is raised here, with its message
+        finally:
+            pool.join()
+
+    return wait

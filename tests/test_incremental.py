@@ -240,3 +240,51 @@ def test_loading_the_pipeline_does_not_import_torch() -> None:
         [sys.executable, "-c", code, str(CODING_YAML)], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_a_run_on_an_unchanged_study_rewrites_no_export(built: Path, tmp_path: Path) -> None:
+    from coding_helpers import add_coding
+
+    from qualcode.pipeline import run
+
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    first = run([SUGGEST_CORPUS], out=project_dir)
+    stamps = {name: path.stat().st_mtime_ns for name, path in first.files.items()}
+    again = run([SUGGEST_CORPUS], out=project_dir)
+    assert sorted(again.unchanged) == sorted(stamps)
+    assert {n: p.stat().st_mtime_ns for n, p in again.files.items()} == stamps
+    (project_dir / "coded_segments.xlsx").unlink()  # a missing file is written again
+    assert "coded_segments.xlsx" not in run([SUGGEST_CORPUS], out=project_dir).unchanged
+    add_coding(project_dir, "fg_ouderen.txt", 2, "impact/sociaal/eenzaamheid", "accepted")
+    assert run([SUGGEST_CORPUS], out=project_dir).unchanged == []  # the codings changed
+
+
+def test_tables_written_in_a_forked_process_are_the_same(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import qualcode.pipeline as pipeline
+
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    expected = (project_dir / "coded_segments.csv").read_bytes()
+    for name in ("coded_segments.csv", "coded_segments.xlsx", "report.html"):
+        (project_dir / name).unlink()
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ROWS", 0)
+    with open_project(project_dir) as project:
+        files, unchanged = pipeline.write_exports(project, project_dir)
+    assert unchanged == [] and all(path.exists() for path in files.values())
+    assert (project_dir / "coded_segments.csv").read_bytes() == expected
+
+
+def test_an_error_in_the_forked_writer_reaches_the_caller(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import qualcode.pipeline as pipeline
+    from qualcode.errors import QualcodeError
+
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    (project_dir / "coded_segments.xlsx").unlink()
+    (project_dir / "report.html").unlink()
+    (project_dir / "coded_segments.xlsx").mkdir()  # cannot be replaced by a file
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ROWS", 0)
+    with open_project(project_dir) as project, pytest.raises((QualcodeError, OSError)):
+        pipeline.write_exports(project, project_dir)

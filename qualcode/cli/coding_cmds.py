@@ -53,6 +53,14 @@ def _print_suggest(report: object) -> None:
 
     assert isinstance(report, SuggestReport)
     click.echo(f"Pipeline: {report.pipeline}", err=True)
+    work = report.work
+    if work is not None:
+        space = "fitted" if work.refitted else f"kept from the last fit ({work.folded_in} added)"
+        click.echo(
+            f"Passages: {work.matched} matched now ({work.tokenised} of them tokenised), "
+            f"{report.segments - work.matched} as in the last run; similarity space {space}.",
+            err=True,
+        )
     for warning in report.codebook_warnings:
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
     sync = report.sync
@@ -114,6 +122,12 @@ def _print_learning(report: object) -> None:
     is_flag=True,
     help="Ignore what was learned from accepted and rejected codings: the codebook alone.",
 )
+@click.option(
+    "--refit",
+    is_flag=True,
+    help="Build the similarity space again from all passages (it is otherwise kept until the "
+    "passages have changed by 10%): the scores a project built in one go would get.",
+)
 @code_removal_options
 def suggest(
     project: Path,
@@ -121,6 +135,7 @@ def suggest(
     threshold: float | None,
     codes: tuple[str, ...],
     no_learning: bool,
+    refit: bool,
     merge_into: tuple[str, ...],
     delete_codings: tuple[str, ...],
 ) -> None:
@@ -147,6 +162,7 @@ def suggest(
             codes=codes,
             learning=not no_learning,
             removals=code_removals(merge_into, delete_codings),
+            refit=refit,
             progress=progress,
         )
     progress.close()
@@ -357,7 +373,7 @@ def run(
         click.echo(f"  {path:<28} {n}")
     click.echo(f"\nProject and files in {report.project}/:")
     for name in report.files:
-        click.echo(f"  {name}")
+        click.echo(f"  {name}" + ("  (unchanged)" if name in report.unchanged else ""))
     click.echo(f"\nNext: qualcode segments --project {report.project}")
 
 
