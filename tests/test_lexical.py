@@ -4,9 +4,17 @@ explanation it gives. Runs on the offline pipeline (spacy.blank('nl') + lookup l
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
-from coding_helpers import EENZAAMHEID, SCHULDEN, lexical_for, lexical_match, pipeline
+from coding_helpers import (
+    CODING_YAML,
+    EENZAAMHEID,
+    SCHULDEN,
+    lexical_for,
+    lexical_match,
+    pipeline,
+)
 
 from qualcode.nlp import dutch_vocabulary, lemmatise_phrase, tokens_of
 from qualcode.suggest.compounds import MIN_KEYWORD, CompoundMatcher
@@ -334,3 +342,222 @@ def test_include_pattern_is_evidence_with_its_id() -> None:
     assert result["geldzorgen"].explanation.startswith("pattern 'geld_tekort' in \"")
     # more than three tokens in between: no match
     assert lexical_match("Het geld was toen echt heel erg krap.", PATTERN) == {}
+
+
+# -- the pattern index and the per-form memo: faster, never different -----------------------
+
+INDEXED = """
+name: Index
+codes:
+  - id: deurwaarder
+    label: Deurwaarder
+    patterns:
+      - id: incasso_belt
+        description: a prefix anchor (^(schuldeis|incasso) without $), then a lemma list
+        effect: include
+        pattern:
+          - {LOWER: {REGEX: "^(schuldeis|incasso)"}}
+          - {OP: "{0,2}"}
+          - {LEMMA: {IN: [bellen, dreigen]}}
+  - id: bezoek
+    label: Bezoek
+    patterns:
+      - id: geen_bezoek
+        description: an IN list, an optional word, a literal
+        effect: include
+        pattern: [{LOWER: {IN: [geen, weinig]}}, {LOWER: meer, OP: "?"}, {LOWER: bezoek}]
+      - id: alleen_wonen
+        description: an optional first token
+        effect: include
+        pattern: [{LOWER: heel, OP: "?"}, {LOWER: alleen}, {LEMMA: wonen}]
+  - id: oudere
+    label: Oudere
+    patterns:
+      - id: leeftijd
+        description: one token, a regular expression that is no simple alternation
+        effect: include
+        pattern: [{LOWER: {REGEX: "^(6[5-9]|[7-9][0-9])-?jarigen?$"}}]
+  - id: schuld
+    label: Schuld
+    keywords: [schuld]
+    patterns:
+      - id: schuldgevoel
+        description: exclude, with a regular expression the old anchors could not use
+        effect: exclude
+        pattern: [{LOWER: {REGEX: "^schuld(gevoel|bewust)"}}]
+"""
+
+
+def pattern_hits(text: str, codebook: str = INDEXED) -> list[tuple[str, str]]:
+    hits = hits_in(text, codebook)
+    return [(h.evidence, text[h.start : h.end]) for h in hits if h.kind == "pattern"]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("De schuldeisers bleven bellen.", [("incasso_belt", "schuldeisers bleven bellen")]),
+        ("Het incassobureau dreigde.", [("incasso_belt", "incassobureau dreigde")]),
+        ("We kregen geen bezoek.", [("geen_bezoek", "geen bezoek")]),
+        ("Geen bezoek, niemand.", [("geen_bezoek", "Geen bezoek")]),  # from the first token
+        ("We kregen weinig meer bezoek.", [("geen_bezoek", "weinig meer bezoek")]),
+        ("Ze woont alleen.", []),  # 'woont alleen': the other order
+        ("Ik ga alleen wonen.", [("alleen_wonen", "alleen wonen")]),
+        (  # with and without the optional word, as spaCy's Matcher gives them
+            "Ik ga heel alleen wonen.",
+            [("alleen_wonen", "heel alleen wonen"), ("alleen_wonen", "alleen wonen")],
+        ),
+        ("Veel 80-jarigen bleven thuis.", [("leeftijd", "80-jarigen")]),
+        ("Veel 80jarigen bleven thuis.", [("leeftijd", "80jarigen")]),
+        ("Veel 50-jarigen bleven thuis.", []),
+    ],
+)
+def test_the_pattern_index_finds_every_kind_of_anchor(
+    text: str, found: list[tuple[str, str]]
+) -> None:
+    assert pattern_hits(text) == found
+
+
+def test_anchors_in_another_order_earlier_in_the_sentence_do_not_hide_a_match() -> None:
+    # 'bezoek' before 'geen' first, then 'geen ... bezoek' in the right order
+    text = "Bezoek? Nee. Bezoek kwam er niet, we kregen geen bezoek."
+    assert pattern_hits(text) == [("geen_bezoek", "geen bezoek")]
+    # the words of a pattern in two sentences are no match
+    assert pattern_hits("Het was geen doen. Bezoek kwam niet.") == []
+
+
+def test_an_exclude_pattern_found_through_a_regex_anchor_cancels_its_code() -> None:
+    assert codes_in("Ik had een schuldgevoel.", INDEXED) == set()
+    [hit] = hits_in("Ik had een schuldgevoel.", INDEXED)
+    assert (hit.code, hit.kind, hit.excluded) == ("schuld", "compound", True)
+    assert codes_in("Ik had een schuldgevoel. En een schuld.", INDEXED) == {"schuld"}
+
+
+def test_required_tokens_say_which_anchors_fix_a_position() -> None:
+    from qualcode.suggest.lexical import Anchor, required_tokens
+
+    [a, b, c, d, e] = required_tokens(
+        [
+            {"LOWER": {"IN": ["Geen", "weinig"]}},
+            {"OP": "{0,3}"},
+            {"LEMMA": {"REGEX": "^(bezoeke?n?|visite)$"}},
+            {"LOWER": {"REGEX": "^bel|len$"}},  # 'starts with bel or ends with len'
+            {"TEXT": "Thuis"},
+            {"LOWER": {"REGEX": "^[0-9]+$"}, "OP": "+"},
+            {"NORM": {"REGEX": "^[a-z]+$"}},  # no anchor at all
+        ]
+    )
+    assert (a.anchor, a.positional) == (Anchor(frozenset({"geen", "weinig"})), True)
+    assert b.anchor.words == {"bezoek", "bezoeke", "bezoeken", "bezoekn", "visite"}
+    assert b.positional
+    assert (c.anchor.words, c.positional) == ({"bel", "len"}, False)
+    assert (d.anchor.words, d.positional) == ({"thuis"}, False)
+    assert (e.anchor, e.positional) == (Anchor(regex="^[0-9]+$"), True)
+
+
+def brute_force(suggester, text: str, tokens) -> tuple[list[tuple], set[tuple[str, int]]]:
+    """Every pattern on every sentence, no index: what the index must give."""
+    from qualcode.nlp import to_doc
+
+    doc = to_doc(suggester.vocab_, text, tokens)
+    found, excluded = [], set()
+    for n, sent in enumerate(doc.sents):
+        for p in suggester.patterns_.patterns:
+            for _, i, j in p.matcher(sent):
+                if p.effect == "exclude":
+                    excluded.add((p.code, n))
+                else:
+                    found.append((p.code, p.pattern_id, sent.start + i, sent.start + j, n))
+    return found, excluded
+
+
+REPO = Path(__file__).parent.parent
+
+
+def sample_paragraphs() -> list[str]:
+    files = sorted((REPO / "corpus").glob("*.txt")) + sorted((REPO / "corpus").glob("*.md"))
+    # one paragraph a line; a few files are Windows-1252, which does not matter here
+    lines = [line for f in files for line in f.read_bytes().decode(errors="replace").splitlines()]
+    paragraphs = [line for line in lines if len(line.split()) > 3]
+    return [
+        *paragraphs,
+        "Sommige 80-jarigen hadden schuldgevoelens. De incassobureaus belden. Geen bezoek!",
+    ]
+
+
+@pytest.mark.parametrize("codebook", ["impact", "indexed"])
+def test_the_index_gives_what_running_every_pattern_gives(codebook: str) -> None:
+    from qualcode.codebook import load_codebook, parse_codebook
+    from qualcode.suggest.lexical import LexicalSuggester
+
+    path = REPO / "codebooks" / "impact.yaml"
+    if codebook == "impact" and not path.exists():
+        pytest.skip("codebooks/impact.yaml is not there")
+    book = load_codebook(path) if codebook == "impact" else parse_codebook(INDEXED)
+    suggester = LexicalSuggester().fit(book, pipeline(), dutch_vocabulary())
+    paragraphs = sample_paragraphs()
+    assert len(paragraphs) > 50
+    matched = 0
+    for text in paragraphs:
+        tokens = tokens_of(pipeline().nlp(text))
+        found, excluded = brute_force(suggester, text, tokens)
+        hits = suggester.hits(text, tokens)
+        patterns = [
+            (h.code, h.evidence, h.token, h.token_end, h.sentence)
+            for h in hits
+            if h.kind == "pattern"
+        ]
+        assert patterns == found, text
+        assert all(h.excluded == ((h.code, h.sentence) in excluded) for h in hits), text
+        matched += len(found) + len(excluded)
+    assert matched > (50 if codebook == "impact" else 3)
+
+
+def test_a_word_first_seen_after_many_others_is_still_analysed() -> None:
+    # Everything that depends on the word form alone is memoised per (lower, lemma); a form
+    # the suggester has not seen yet is analysed when it first comes, a known one is reused.
+    from qualcode.codebook import load_codebook
+    from qualcode.suggest.lexical import LexicalSuggester
+
+    suggester = LexicalSuggester().fit(load_codebook(CODING_YAML), pipeline(), dutch_vocabulary())
+
+    def codes(text: str) -> set[str]:
+        return set(suggester.match(text, tokens_of(pipeline().nlp(text))))
+
+    assert codes("We hadden het zwaar, maar we redden het wel.") == set()
+    assert codes("Toen kwam de huurschuld.") == {SCHULDEN}  # a compound, never seen before
+    assert codes("Toen kwam de huurschuld, niet de studieschuld.") == {SCHULDEN}
+    assert codes("We hadden het zwaar, maar we redden het wel.") == set()
+    assert codes("Het was mijn schuld.") == set()  # the same form, excluded here
+    assert codes("Er was een schuld.") == {SCHULDEN}
+
+
+PHRASES = """
+name: Zinnen
+codes:
+  - id: hoop
+    label: Hoop
+    keywords: [de hoop opgeven, de hoop verliezen, de moed verliezen]
+  - id: jeugd
+    label: Jeugd
+    keywords: [de jeugd]
+  - id: contact
+    label: Contact
+    keywords: [sociaal contact, sociale contacten]
+"""
+
+
+def test_phrases_that_share_their_first_word_keep_their_order() -> None:
+    text = "Ze verloor de hoop. Hij wilde de hoop opgeven en de moed verliezen, de jeugd ook."
+    hits = hits_in(text, PHRASES)
+    assert [(h.evidence, h.sentence) for h in hits] == [
+        ("de hoop opgeven", 1),
+        ("de moed verliezen", 1),
+        ("de jeugd", 1),
+    ]
+    # both words through their base forms too (sociale → sociaal, contacten → contact), and
+    # the phrases starting with the token's lemma before those starting with a base form
+    assert [h.evidence for h in hits_in("Ze miste sociale contacten.", PHRASES)] == [
+        "sociale contacten",
+        "sociaal contact",
+    ]

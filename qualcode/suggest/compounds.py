@@ -13,7 +13,8 @@ matches keyword ``k`` when
   Derivations such as ``schuldig`` or ``zorgeloos`` do not match: ``ig`` is no word, and
   suffixes that happen to be words too (``loos``, ``lijk``, ``baar``) do not count as parts.
 
-Known words are spaCy's Dutch lookup vocabulary plus the corpus's own words. Keywords shorter
+Known words are spaCy's Dutch lookup vocabulary (not the corpus's words: a segment's matches must
+not depend on the other transcripts, see ``suggest/features.py``). Keywords shorter
 than 4 letters, and keywords written with ``=``, match whole words only.
 """
 
