@@ -11,6 +11,7 @@ spaCy. A stored token list can be turned back into a ``Doc`` without running the
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -159,25 +160,36 @@ def load_pipeline(model: str | None = "nl_core_news_sm") -> Pipeline:
     return Pipeline(nlp, info.name, info.description, info.fallback)
 
 
+_TOKEN_ATTRS = ["IDX", "LENGTH", "IS_SPACE", "IS_PUNCT", "IS_STOP", "SENT_START", "SPACY", "LEMMA"]
+
+
 def tokens_of(doc: Doc) -> list[Token]:
-    spans = annotation_spans(doc.text)
+    # doc.to_array reads every attribute in one call: iterating spaCy Token objects costs more
+    # than the tokenizer itself
+    text = doc.text
+    spans = annotation_spans(text)
+    span_starts = [a for a, _ in spans]
+    strings = doc.vocab.strings
     out = []
-    for tok in doc:
-        if tok.is_space:
+    for idx, length, space, punct, stop, sent, after, lemma_id in doc.to_array(
+        _TOKEN_ATTRS
+    ).tolist():
+        if space:
             continue
-        flags = 0
-        if tok.is_sent_start:
-            flags |= FLAG_SENT_START
-        if tok.is_punct:
+        flags = FLAG_SENT_START if sent == 1 else 0
+        if punct:
             flags |= FLAG_PUNCT
-        if tok.whitespace_:
+        if after:
             flags |= FLAG_SPACE_AFTER
-        if tok.is_stop:
+        if stop:
             flags |= FLAG_STOP
-        if any(a <= tok.idx < b for a, b in spans):
-            flags |= FLAG_ANNOTATION
-        lemma = (tok.lemma_ or tok.text).lower()
-        out.append(Token(tok.idx, tok.idx + len(tok.text), tok.text.lower(), lemma, flags))
+        if spans:
+            k = bisect.bisect_right(span_starts, idx) - 1
+            if k >= 0 and idx < spans[k][1]:
+                flags |= FLAG_ANNOTATION
+        lower = text[idx : idx + length].lower()
+        lemma = strings[lemma_id].lower() if lemma_id else ""
+        out.append(Token(idx, idx + length, lower, lemma or lower, flags))
     return out
 
 
