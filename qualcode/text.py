@@ -47,9 +47,13 @@ def strip_annotations(text: str) -> str:
     return _SPACE_RE.sub(" ", ANNOTATION_RE.sub(" ", text)).strip()
 
 
+# a whitespace-separated token with at least one letter or digit, matched whole
+_SPOKEN_WORD_RE = re.compile(r"(?<!\S)\S*?[^\W_]\S*")
+
+
 def count_words(text: str) -> int:
     """Spoken words: whitespace-separated tokens with a letter or digit, minus annotations."""
-    return sum(1 for w in strip_annotations(text).split() if any(c.isalnum() for c in w))
+    return len(_SPOKEN_WORD_RE.findall(strip_annotations(text)))
 
 
 def parse_timestamp(value: str) -> float | None:

@@ -180,11 +180,18 @@ def read_docx(path: Path, *, known: Iterable[str] = (), **_: object) -> ParsedTr
             hint="open it in Word or LibreOffice and save it again as .docx",
         ) from exc
     paragraphs: list[Paragraph] = []
+    # style name per style id: python-docx looks a paragraph's style up among all styles on
+    # every access, which was most of the time of reading a long transcript
+    style_names: dict[str | None, str] = {}
     for number, block in enumerate(_docx_blocks(document), start=1):
         if isinstance(block, Table):
             paragraphs.extend(_table_paragraphs(block))
             continue
-        style = (block.style.name if block.style is not None else "") or ""  # type: ignore[attr-defined]
+        style_id = block._p.style  # type: ignore[attr-defined]
+        if style_id not in style_names:
+            found = block.style  # type: ignore[attr-defined]
+            style_names[style_id] = (found.name if found is not None else "") or ""
+        style = style_names[style_id]
         if style.lower().startswith(("title", "heading", "kop", "titel")):
             continue
         for line in block.text.split("\n"):  # type: ignore[attr-defined]
