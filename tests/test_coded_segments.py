@@ -168,3 +168,99 @@ def test_export_unsupported_suffix(built: Path, tmp_path: Path) -> None:
     result = invoke("export", "segments", "-p", built, "-o", tmp_path / "segments.json")
     assert_one_line_error(result, "cannot write 'segments.json'")
     assert not (tmp_path / "segments.json").exists()
+
+
+# -- the xlsx writer (export/tables.py) ------------------------------------------------------
+
+
+def _sheet_facts(path: Path) -> dict[str, object]:
+    """What a researcher sees of each sheet: values, cell styles, widths, panes, filter, footer,
+    visibility and dropdowns."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    facts: dict[str, object] = {}
+    for sheet in book.worksheets:
+        cells = [
+            (
+                c.coordinate,
+                c.value,
+                c.font.b,
+                c.fill.fgColor.rgb if c.fill.fill_type else None,
+                c.alignment.wrap_text,
+                c.alignment.vertical,
+                c.number_format,
+            )
+            for row in sheet.iter_rows()
+            for c in row
+        ]
+        facts[sheet.title] = (
+            cells,
+            {k: d.width for k, d in sheet.column_dimensions.items()},
+            sheet.freeze_panes,
+            sheet.auto_filter.ref,
+            sheet.oddFooter.left.text,
+            sheet.sheet_state,
+            [(str(v.sqref), v.formula1) for v in sheet.data_validations.dataValidation],
+        )
+    return facts
+
+
+def _write_both_ways(tmp_path: Path, rows: list[dict[str, object]]) -> tuple[Path, Path]:
+    from qualcode.export.tables import add_dropdown, add_hidden_sheet, save_workbook, write_xlsx
+
+    paths = []
+    for streaming in (False, True):
+        target = tmp_path / f"streaming-{streaming}.xlsx"
+        book = write_xlsx(
+            target,
+            [("rows", ["name", "text", "score"], rows), ("leeg", ["x"], [])],
+            widths={"text": 70},
+            wrap=("text",),
+            notes={"rows": "a footer note"},
+            number_formats={"score": "0.00"},
+            streaming=streaming,
+        )
+        add_hidden_sheet(book, "codes", [("a", "A"), ("b", None)])
+        add_dropdown(book["rows"], "A2:A9", source="codes!$A$1:$A$2", title="t", prompt="p")
+        save_workbook(book, target)
+        paths.append(target)
+    return paths[0], paths[1]
+
+
+def test_streamed_xlsx_looks_the_same_as_the_ordinary_one(tmp_path: Path) -> None:
+    rows = [
+        {"name": "=SUM(A1)", "text": "lang\tverhaal\x01 met ë", "score": 0.5},
+        {"name": None, "text": True, "score": None},
+        {"name": "-3", "text": "", "score": 2},
+    ]
+    ordinary, streamed = _write_both_ways(tmp_path, rows)
+    facts = _sheet_facts(streamed)
+    assert facts == _sheet_facts(ordinary)
+    cells, widths, frozen, ref, footer, _, validations = facts["rows"]  # type: ignore[misc]
+    assert [c[1] for c in cells[:3]] == ["name", "text", "score"]
+    assert all(c[2] and c[3] == "00DDEBF7" for c in cells[:3])  # bold, coloured header
+    assert [c[1] for c in cells[3:6]] == ["'=SUM(A1)", "lang\tverhaal met ë", 0.5]
+    assert [c[4] for c in cells[3:6]] == [None, True, None]  # only long text wraps
+    assert {c[5] for c in cells[3:]} == {"top"} and cells[5][6] == "0.00"
+    assert (widths["B"], frozen, ref, footer) == (70, "A2", "A1:C4", "a footer note")
+    assert validations == [("A2:A9", "codes!$A$1:$A$2")]
+    assert facts["codes"][5] == "hidden"  # type: ignore[index]
+
+
+def test_streamed_segments_xlsx_keeps_memory_flat(built: Path, tmp_path: Path) -> None:
+    """The ordinary workbook keeps a cell object per value; the streamed one writes rows out
+    as they come, so 20 times the rows must not take anywhere near 20 times the memory."""
+    import tracemalloc
+
+    from qualcode.export.segments import write_segments
+
+    _, rows = read_rows(built / "coded_segments.csv")
+    write_segments(rows, tmp_path / "warm.xlsx")  # imports and caches stay out of the count
+    peaks = []
+    for factor in (1, 20):
+        tracemalloc.start()
+        write_segments(rows * factor, tmp_path / f"x{factor}.xlsx")
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] < 3 * peaks[0], peaks

@@ -350,3 +350,21 @@ def test_unwritable_paths_are_one_line_errors(fixture_project, tmp_path, target,
         "-o", tmp_path / target,
     )  # fmt: skip
     assert_one_line_error(result, fragment)
+
+
+def test_shared_load_counts_the_same_and_only_for_its_status(project) -> None:  # type: ignore[no-untyped-def]
+    from qualcode.export.matrix import Loaded, build_matrix
+
+    shared = Loaded.of(project, "accepted")
+    for kwargs in (
+        {"rows": "doelgroep", "cols": "impact"},
+        {"kind": "frequencies"},
+        {"rows": "impact", "cols": "document", "coder": "anna"},  # another coder: own read
+        {"kind": "frequencies", "status": "any"},  # another status: own read
+    ):
+        alone = build_matrix(project, **kwargs)
+        assert build_matrix(project, loaded=shared, **kwargs).frame.equals(alone.frame)
+    wrong = Loaded(shared.units, {}, "any")  # codings of 'any' that do not fit 'accepted'
+    assert build_matrix(project, kind="frequencies", loaded=wrong).frame.equals(
+        build_matrix(project, kind="frequencies").frame
+    )

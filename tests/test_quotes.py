@@ -442,3 +442,147 @@ def test_unwritable_paths_are_one_line_errors(fixture_project, tmp_path, target,
     (tmp_path / "q.docx").mkdir()
     result = invoke("export", "quotes", "-p", fixture_project, "-o", tmp_path / target)
     assert_one_line_error(result, fragment)
+
+
+# -- the work behind the selection, done once instead of per code or per pair ---------------
+
+KEYWORDS = {
+    "impact/sociaal": ["eenzaam", "eenzaamheid", "alleen thuis", "24/7 bereikbaar", "geldzorgen"],
+    "impact/financieel": ["schuld", "schulden", "schuldhulp", "geld", "ë-bon", "(buurt)"],
+    "doelgroep": ["ouderen", "oudere", "jong", "alleen"],  # prefixes of another family's words
+}
+FRAGMENTS = [
+    "eenzaam", "eenzaamheid", "Eenzaamheid", "alleen", "alleen thuis", " thuis", "24/7 ",
+    "bereikbaar", "schulden", "schuldhulpverlening", "geld,", "geldzorgen", "ë-bon", "(buurt)",
+    "ouderen", "oudere", "jongeren", "kjong", "_jong", " ", ", ", ". ", "-", "'", "x", "é",
+]  # fmt: skip
+
+
+def _codes(keywords: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+    from qualcode.export.matrix import ProjectCode
+
+    return [
+        ProjectCode(
+            path=path, key=path, label=path, definition="", parent=None, order=n, keywords=tuple(k)
+        )
+        for n, (path, k) in enumerate(keywords.items())
+    ]
+
+
+def _reference_keyword_re(codes):  # type: ignore[no-untyped-def]
+    """The family's keyword expression as select_quotes searched it per sentence before."""
+    words = sorted({k.casefold() for c in codes for k in c.keywords if k.strip()}, key=len)
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in reversed(words)) + ")")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=12).map("".join))
+def test_keyword_index_finds_what_each_family_expression_finds(sentence: str) -> None:
+    from qualcode.export.quotes import _KeywordIndex, _keywords_of
+
+    codes = _codes(KEYWORDS)
+    found = _KeywordIndex(codes).keywords_in(sentence)
+    for n in range(len(codes)):
+        for family in (codes[n : n + 1], codes[: n + 1]):
+            expected = bool(_reference_keyword_re(family).search(sentence.casefold()))
+            assert (not _keywords_of(family).isdisjoint(found)) == expected, (family, found)
+
+
+def test_keyword_index_keeps_every_keyword_at_one_spot() -> None:
+    from qualcode.export.quotes import _KeywordIndex, _trie_pattern
+
+    index = _KeywordIndex(_codes(KEYWORDS))
+    # 'schuldhulp' is the longest match; 'schuld' starts at the same spot and counts too
+    assert index.keywords_in("Via de Schuldhulp.") == {"schuld", "schuldhulp"}
+    assert index.keywords_in("eenzaamheid en geld") == {"eenzaam", "eenzaamheid", "geld"}
+    assert index.keywords_in("deeenzaam, kjong") == set()  # not at the start of a word
+    assert re.fullmatch(_trie_pattern(["ab", "abcd", "b"]), "abcd")
+    assert re.match(_trie_pattern(["ab", "abcd", "b"]), "abce").group() == "ab"  # type: ignore[union-attr]
+
+
+def test_similarity_columns_equal_the_square_matrix() -> None:
+    import numpy as np
+    from scipy.sparse import random as sparse_random
+    from sklearn.preprocessing import normalize
+
+    from qualcode.export.quotes import _Similarities
+
+    rows = normalize(sparse_random(60, 40, density=0.2, format="csr", random_state=3))
+    square = (rows @ rows.T).toarray()
+    similarities = _Similarities(rows)
+    for j in (0, 17, 59):
+        assert np.array_equal(similarities.column(j), square[:, j])
+    assert sorted(similarities.columns) == [0, 17, 59]
+
+
+def test_selection_computes_only_the_chosen_columns(project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Memory grows with candidates x quotes, not with candidates squared."""
+    from qualcode.export import quotes
+
+    seen: list[tuple[int, int]] = []
+    choose = quotes.most_representative
+
+    def spy(candidates, similarity, n):  # type: ignore[no-untyped-def]
+        chosen = choose(candidates, similarity, n)
+        seen.append((len(similarity.columns), len(chosen)))
+        return chosen
+
+    monkeypatch.setattr(quotes, "most_representative", spy)
+    quotes.select_quotes(project, per_code=2, status="any")
+    assert seen and all(columns <= chosen for columns, chosen in seen)
+
+
+def test_sentence_lemmas_by_slice_equal_filtering_every_token() -> None:
+    from qualcode.export.quotes import _sentence_lemmas, sentence_spans
+    from qualcode.nlp import FLAG_SENT_START, FLAG_STOP, Token
+    from qualcode.suggest.similarity import lemma_text
+
+    text = "Ik voel me eenzaam. Geen geld meer! En toen (lacht) kwam de buurvrouw."
+    tokens = []
+    for match in re.finditer(r"\w+|[^\w\s]", text):
+        word = match.group().lower()
+        flags = FLAG_SENT_START if match.start() in (0, 20, 36) else 0
+        flags |= FLAG_STOP if word in ("ik", "me", "en", "de") else 0
+        tokens.append(Token(match.start(), match.end(), word, word + "x", flags))
+    spans = sentence_spans(text, tokens)
+    expected = [lemma_text([t for t in tokens if a <= t.start < b]) for a, b in spans]
+    assert _sentence_lemmas(text, tokens, spans) == expected
+    assert _sentence_lemmas(text, tokens[::-1], spans) == [
+        lemma_text([t for t in tokens[::-1] if a <= t.start < b]) for a, b in spans
+    ]
+    assert "eenzaamx" in expected[0] and "geldx" in expected[1]
+
+
+def test_codings_are_rolled_up_to_every_code_above_them(project) -> None:  # type: ignore[no-untyped-def]
+    from qualcode.export.matrix import Selected, project_codes, selected_codings
+    from qualcode.export.quotes import _coded_per_code
+
+    def reference(scope, selected):  # type: ignore[no-untyped-def]
+        # the test per code and passage that select_quotes did before
+        out: dict[str, dict[int, Selected]] = {}
+        for code in scope:
+            for sid, found in selected.items():
+                hits = [
+                    s for p, s in found.items() if p == code.path or p.startswith(code.path + "/")
+                ]
+                if hits:
+                    out.setdefault(code.path, {})[sid] = max(
+                        hits, key=lambda s: (s.certainty, s.status)
+                    )
+        return out
+
+    codes = project_codes(project)
+    selected = selected_codings(project, status="any")
+    tie = {  # equally sure codings: the first one found wins, as before
+        "impact/sociaal/spanningen": Selected(0.7, "suggested", "qualcode"),
+        "impact/sociaal": Selected(0.7, "suggested", "anna"),
+        "impact/sociaalx": Selected(0.9, "suggested", "qualcode"),  # not under impact/sociaal
+    }
+    for extra in ({}, {-1: tie}):
+        for scope in (codes, codes[1:4]):
+            expected = reference(scope, {**selected, **extra})
+            got = _coded_per_code(scope, {**selected, **extra})
+            assert {k: dict(sorted(v.items())) for k, v in got.items()} == {
+                k: dict(sorted(v.items())) for k, v in expected.items()
+            }
+    assert got["impact/sociaal"][-1].coder == "qualcode"

@@ -473,3 +473,25 @@ def test_per_code_out_of_range_is_refused(fixture_project) -> None:  # type: ign
     result = invoke("report", "--project", fixture_project, "--per-code", "0")
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "--per-code" in result.stderr
+
+
+def test_passages_and_codings_are_read_once_per_report(fixture_project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The frequency table, the matrix and the quotes share one read of each."""
+    from qualcode.export import matrix, report
+    from qualcode.store import open_project
+
+    calls: list[str] = []
+    for module in (matrix, report):
+        for name in ("load_units", "selected_codings"):
+            real = getattr(module, name)
+
+            def counted(*args, _real=real, _name=name, **kwargs):  # type: ignore[no-untyped-def]
+                calls.append(_name if _name == "load_units" else kwargs.get("status", "accepted"))
+                return _real(*args, **kwargs)
+
+            monkeypatch.setattr(module, name, counted)
+    with open_project(fixture_project) as project:
+        built = report.build_report(project, status="any")
+    assert built.quotes and built.matrix is not None
+    # suggested: the open suggestions; accepted: the decided part of each bar
+    assert sorted(calls) == ["accepted", "any", "load_units", "suggested"]

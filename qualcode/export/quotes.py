@@ -21,24 +21,25 @@ report can reuse it.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from qualcode.errors import QualcodeError
 from qualcode.export.matrix import (
+    Loaded,
     ProjectCode,
     Selected,
     Unit,
     check_status,
     find_code,
-    load_units,
     nothing_selected,
     output_path,
     project_codes,
-    selected_codings,
     status_description,
     subtree,
     unwritable,
@@ -306,11 +307,28 @@ def _cut_sentence(text: str, min_words: int, max_words: int) -> str:
     return " ".join(kept[: at_comma or len(kept)]).rstrip(",;:")
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=32768)
 def _prepared(sentences: tuple[str, ...], no_fillers: bool) -> tuple[list[str], list[int]]:
     # A passage is trimmed once per code it carries: clean and count its sentences once.
     cleaned = [_tidy(remove_fillers(s) if no_fillers else s) for s in sentences]
     return cleaned, [count_words(c) for c in cleaned]
+
+
+@lru_cache(maxsize=32768)
+def _stretch(sentences: tuple[str, ...], first: int, end: int, no_fillers: bool) -> tuple[str, int]:
+    # A passage carries several codes and often gives each the same stretch of sentences:
+    # its text and word count are made once (they were most of the time of trimming).
+    _, words = _prepared(sentences, no_fillers)
+    joined = "".join(sentences[first : end + 1])
+    body = _tidy(remove_fillers(joined) if no_fillers else joined)
+    return _finished(body, any(words[:first]), cut_after=any(words[end + 1 :]))
+
+
+def _finished(body: str, cut_before: bool, *, cut_after: bool) -> tuple[str, int]:
+    """The quote's text with ``[…]`` where sentences were left out, and its word count."""
+    body = _strip_edge_annotations(body)
+    text = _tidy((f"{CUT} " if cut_before else "") + body + (f" {CUT}" if cut_after else ""))
+    return text, count_words(text)
 
 
 def trim_quote(
@@ -329,7 +347,8 @@ def trim_quote(
     about the code too, while it fits. ``[…]`` marks sentences left out. None when no stretch
     of the passage is long enough.
     """
-    cleaned, words = _prepared(tuple(sentences), no_fillers)
+    key = tuple(sentences)
+    cleaned, words = _prepared(key, no_fillers)
     if not any(words):
         return None
     last = len(cleaned) - 1
@@ -337,7 +356,7 @@ def trim_quote(
     first = end = anchor
     if words[anchor] > max_words:
         body = _cut_sentence(cleaned[anchor], min_words, max_words)
-        cut_after = True
+        text, count = _finished(body, any(words[:first]), cut_after=True)
     else:
         total = words[anchor]
         target = max(min_words, min(TARGET_WORDS, max_words))
@@ -355,14 +374,7 @@ def trim_quote(
             _, _, k = max(options)
             first, end = min(first, k), max(end, k)
             total += words[k]
-        joined = "".join(sentences[first : end + 1])
-        body = _tidy(remove_fillers(joined) if no_fillers else joined)
-        cut_after = any(words[end + 1 :])
-    body = _strip_edge_annotations(body)
-    text = _tidy(
-        (f"{CUT} " if any(words[:first]) else "") + body + (f" {CUT}" if cut_after else "")
-    )
-    count = count_words(text)
+        text, count = _stretch(key, first, end, no_fillers)
     if not min_words <= count <= max_words:
         return None
     return Trimmed(text, count)
@@ -389,10 +401,29 @@ class _Space:
         norm = float(np.linalg.norm(mean))
         return mean / norm if norm else mean
 
-    def similarities(self, ids: Sequence[int]) -> Any:
-        """Cosine of every pair of the given passages (a dense square array)."""
-        rows = self.vectors[[self.row[i] for i in ids]]
-        return (rows @ rows.T).toarray()
+    def similarities(self, ids: Sequence[int]) -> _Similarities:
+        """Cosines among the given passages, computed one column at a time when asked for."""
+        return _Similarities(self.vectors[[self.row[i] for i in ids]])
+
+
+@dataclass
+class _Similarities:
+    """Cosines of the candidates of one code with the few quotes chosen so far.
+
+    Maximal marginal relevance only reads the columns of the chosen quotes, so computing the
+    whole square matrix cost memory with the square of the candidates (6,965 passages for a
+    large code at a million words: a 370 MB dense array) for three columns. A column is the
+    same sparse product restricted to one quote, so its values are exactly those of the square.
+    """
+
+    rows: Any  # sparse, one l2-normalised row per candidate
+    columns: dict[int, Any] = field(default_factory=dict)
+
+    def column(self, j: int) -> Any:
+        """The cosine of every candidate with candidate ``j`` (a dense 1-d array)."""
+        if j not in self.columns:
+            self.columns[j] = (self.rows @ self.rows[j].T).toarray().ravel()
+        return self.columns[j]
 
 
 def _stored_tokens(project: Project, units: Sequence[Unit]) -> dict[int, list[Any]]:
@@ -430,13 +461,9 @@ def _build_space(
 
     from qualcode.suggest.similarity import lemma_text
 
-    def lemmas(seg_id: int, text: str, span: tuple[int, int] | None = None) -> str:
+    def lemmas(seg_id: int, text: str) -> str:
         toks = tokens.get(seg_id)
-        if not toks:
-            return _plain_words(text if span is None else text[span[0] : span[1]])
-        if span is not None:
-            toks = [t for t in toks if span[0] <= t.start < span[1]]
-        return lemma_text(toks)
+        return lemma_text(toks) if toks else _plain_words(text)
 
     docs = [lemmas(u.segment.id, u.segment.text) for u in units]
     quotable = [u for u in units if u.segment.id in wanted]
@@ -447,7 +474,9 @@ def _build_space(
     sentence_rows: dict[int, tuple[int, int]] = {}
     for u in quotable:
         first = len(sentence_docs)
-        sentence_docs += [lemmas(u.segment.id, u.segment.text, s) for s in spans[u.segment.id]]
+        sentence_docs += _sentence_lemmas(
+            u.segment.text, tokens.get(u.segment.id), spans[u.segment.id]
+        )
         sentence_rows[u.segment.id] = (first, len(sentence_docs))
     vectorizer = TfidfVectorizer(sublinear_tf=True, token_pattern=r"\S+", lowercase=False)
     try:
@@ -465,11 +494,84 @@ def _build_space(
     )
 
 
-def _keyword_re(codes: Sequence[ProjectCode]) -> re.Pattern[str] | None:
-    words = sorted({k.casefold() for c in codes for k in c.keywords if k.strip()}, key=len)
-    if not words:
-        return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in reversed(words)) + ")")
+def _sentence_lemmas(
+    text: str, tokens: Sequence[Any] | None, spans: Sequence[tuple[int, int]]
+) -> list[str]:
+    """The content lemmas of each sentence (``spans``) of one passage."""
+    from qualcode.suggest.similarity import lemma_text
+
+    if not tokens:
+        return [_plain_words(text[a:b]) for a, b in spans]
+    starts = [t.start for t in tokens]
+    if any(a > b for a, b in pairwise(starts)):  # not in text order: filter each time
+        return [lemma_text([t for t in tokens if a <= t.start < b]) for a, b in spans]
+    # The tokens are in text order, so a sentence's tokens are one slice: found by bisection
+    # instead of testing every token of the passage for every sentence.
+    return [lemma_text(tokens[bisect_left(starts, a) : bisect_left(starts, b)]) for a, b in spans]
+
+
+def _keywords_of(codes: Sequence[ProjectCode]) -> set[str]:
+    return {k.casefold() for c in codes for k in c.keywords if k.strip()}
+
+
+class _KeywordIndex:
+    r"""Which keywords of the codebook occur in a sentence, found once per sentence.
+
+    A keyword counts where it starts a word (``(?<!\w)keyword`` in the casefolded sentence);
+    a sentence is about a code when its keywords meet those of the code's family. Searching
+    one expression per family in each of its passages' sentences was a fifth of the report's
+    time: a sentence was searched again for every code above its own.
+    """
+
+    def __init__(self, codes: Sequence[ProjectCode]) -> None:
+        self._words = _keywords_of(codes)
+        # At each word start the lookahead finds the longest keyword there; every other
+        # keyword found at that spot is a prefix of it (both are prefixes of the text).
+        self._pattern = (
+            re.compile(r"(?<!\w)(?=(" + _trie_pattern(self._words) + "))") if self._words else None
+        )
+        self._prefixes: dict[str, frozenset[str]] = {}
+        self._found: dict[str, frozenset[str]] = {}
+
+    def keywords_in(self, sentence: str) -> frozenset[str]:
+        found = self._found.get(sentence)
+        if found is None:
+            found = frozenset()
+            if self._pattern is not None:
+                longest = {m.group(1) for m in self._pattern.finditer(sentence.casefold())}
+                found = found.union(*(self._prefixes_of(w) for w in longest))
+            self._found[sentence] = found
+        return found
+
+    def _prefixes_of(self, word: str) -> frozenset[str]:
+        if word not in self._prefixes:
+            heads = (word[:n] for n in range(1, len(word) + 1))
+            self._prefixes[word] = frozenset(h for h in heads if h in self._words)
+        return self._prefixes[word]
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    """An expression matching the longest of ``words`` that the text starts with.
+
+    Shared beginnings are written once ('aanb(?:elactie|ellen|eveling)'), so that a place in
+    the text is tested character by character rather than against each of the 2,000 keywords.
+    A longer word is tried before the end of a shorter one, hence the longest match.
+    """
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a word ends here
+
+    def pattern(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + pattern(child) for char, child in node.items() if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return pattern(trie)
 
 
 # -- selection -------------------------------------------------------------------------------
@@ -493,12 +595,12 @@ class _Candidate:
 
 
 def most_representative(
-    candidates: Sequence[_Candidate], similarity: Any, n: int
+    candidates: Sequence[_Candidate], similarity: _Similarities, n: int
 ) -> list[_Candidate]:
     """Maximal marginal relevance, with at most one quote per speaker.
 
-    ``similarity[i][j]`` is the cosine of candidates i and j; a second quote from the same
-    document, or from another document of the same group, counts as more redundant.
+    ``similarity.column(j)[i]`` is the cosine of candidates i and j; a second quote from the
+    same document, or from another document of the same group, counts as more redundant.
     """
     chosen: list[int] = []
     speakers: set[tuple[str, str]] = set()
@@ -507,7 +609,7 @@ def most_representative(
         a, b = candidates[i], candidates[j]
         same_doc = a.unit.segment.document == b.unit.segment.document
         return (
-            float(similarity[i][j])
+            float(similarity.column(j)[i])
             + (SAME_DOCUMENT_PENALTY if same_doc else 0.0)
             + (SAME_GROUP_PENALTY if not same_doc and a.group == b.group else 0.0)
         )
@@ -561,8 +663,11 @@ def select_quotes(
     no_fillers: bool = False,
     min_words: int = MIN_WORDS,
     max_words: int = MAX_WORDS,
+    loaded: Loaded | None = None,
 ) -> QuoteSelection:
-    """Up to ``per_code`` quotes per code (and sub-codes) in codebook order; see the module."""
+    """Up to ``per_code`` quotes per code (and sub-codes) in codebook order; see the module.
+
+    ``loaded``: the passages and codings of ``status`` and ``coder`` when already read."""
     check_status(status)
     if per_code < 1:
         raise QualcodeError(f"--per-code {per_code}: must be 1 or more")
@@ -571,22 +676,13 @@ def select_quotes(
     all_codes = project_codes(project)
     refs = [r for ref in codes for r in ref.split(",") if r.strip()]
     scope = _scope(project, all_codes, refs)
-    units = {u.segment.id: u for u in load_units(project)}
-    selected = {
-        sid: found
-        for sid, found in selected_codings(project, status=status, coder=coder).items()
-        if sid in units
-    }
+    if loaded is None or not loaded.fits(status, coder):
+        loaded = Loaded.of(project, status, coder)
+    units = {u.segment.id: u for u in loaded.units}
+    selected = {sid: found for sid, found in loaded.selected.items() if sid in units}
     if not selected:
         raise nothing_selected(project, status, coder)
-    per_code_coded: dict[str, dict[int, Selected]] = {}
-    for code in scope:
-        prefix = code.path + "/"
-        for sid, found in selected.items():
-            hits = [s for p, s in found.items() if p == code.path or p.startswith(prefix)]
-            if hits:
-                best = max(hits, key=lambda s: (s.certainty, s.status))
-                per_code_coded.setdefault(code.path, {})[sid] = best
+    per_code_coded = _coded_per_code(scope, selected)
     if not per_code_coded:
         raise nothing_selected(project, status, coder, ", ".join(refs))
     wanted = {sid for found in per_code_coded.values() for sid in found}
@@ -594,6 +690,7 @@ def select_quotes(
         list(units.values()), _stored_tokens(project, list(units.values())), wanted
     )
     names = possible_names(project)
+    index = _KeywordIndex(all_codes)
     result = QuoteSelection([], status, coder, per_code, no_fillers, min_words, max_words)
     for code in scope:
         coded = per_code_coded.get(code.path)
@@ -601,7 +698,7 @@ def select_quotes(
             result.skipped.append(code.path)
             continue
         chosen, too_short = _quotes_for(
-            code, subtree(all_codes, code.path), coded, units, space, result
+            code, subtree(all_codes, code.path), coded, units, space, index, result
         )
         quotes = tuple(_quote(code, c, names) for c in chosen)
         result.codes.append(
@@ -617,27 +714,52 @@ def select_quotes(
     return result
 
 
+def _coded_per_code(
+    scope: Sequence[ProjectCode], selected: Mapping[int, Mapping[str, Selected]]
+) -> dict[str, dict[int, Selected]]:
+    """Code path → {segment id: the surest coding with the code or one of its sub-codes}.
+
+    Each coding is handed to its own code and the codes above it, instead of testing every
+    code of the scope against every coded passage.
+    """
+    wanted = {c.path for c in scope}
+    out: dict[str, dict[int, Selected]] = {}
+    for sid, found in selected.items():
+        hits: dict[str, list[Selected]] = {}
+        for path, coding in found.items():
+            parts = path.split("/")
+            for n in range(len(parts), 0, -1):
+                if (above := "/".join(parts[:n])) in wanted:
+                    hits.setdefault(above, []).append(coding)
+        for path, codings in hits.items():
+            # the first of equally sure codings, in the order they were found, as before
+            best = max(codings, key=lambda s: (s.certainty, s.status))
+            out.setdefault(path, {})[sid] = best
+    return out
+
+
 def _quotes_for(
     code: ProjectCode,
     family: Sequence[ProjectCode],
     coded: Mapping[int, Selected],
     units: Mapping[int, Unit],
     space: _Space,
+    index: _KeywordIndex,
     settings: QuoteSelection,
 ) -> tuple[list[_Candidate], int]:
     ids = sorted(coded, key=lambda i: (units[i].segment.document, units[i].segment.order))
     centroid = space.centroid(ids)
     centrality = space.vectors @ centroid
     sentence_relevance = space.sentence_vectors @ centroid
-    keywords = _keyword_re(family)
+    keywords = _keywords_of(family)
     candidates = []
     for sid in ids:
         sentences = space.sentences[sid]
         first, end = space.sentence_rows[sid]
         relevance = [float(v) for v in sentence_relevance[first:end]]
-        if keywords is not None:
+        if keywords:
             relevance = [
-                r + (KEYWORD_BONUS if keywords.search(s.casefold()) else 0.0)
+                r + (0.0 if keywords.isdisjoint(index.keywords_in(s)) else KEYWORD_BONUS)
                 for r, s in zip(relevance, sentences, strict=True)
             ]
         trimmed = trim_quote(
@@ -778,6 +900,7 @@ def _write_xlsx(selection: QuoteSelection, target: Path) -> None:
             "toelichting": 110,
         },
         wrap=("quote", "attribution", "label", "toelichting"),
+        streaming=True,
     )
     save_workbook(book, target)
 

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from qualcode.errors import QualcodeError
 from qualcode.export.matrix import (
     TOTAL,
+    Loaded,
     Matrix,
     ProjectCode,
     Selected,
@@ -367,14 +368,12 @@ class _Counts:
 
 
 def _count(
-    project: Project,
-    units: Sequence[Unit],
-    status: str,
-    open_selected: dict[int, dict[str, Selected]],
+    project: Project, loaded: Loaded, open_selected: dict[int, dict[str, Selected]]
 ) -> _Counts:
     """Passages and documents per code with the frequency table of ``export/matrix.py``; the
     passages with a person's decision and with an open suggestion by its counting rule."""
-    frequencies = build_matrix(project, kind="frequencies", status=status)
+    units, status = loaded.units, loaded.status
+    frequencies = build_matrix(project, kind="frequencies", status=status, loaded=loaded)
     frame = frequencies.frame
     documents = [c for c in frame.columns if c != TOTAL]
     codes = list(frequencies.rows.keys)
@@ -682,7 +681,9 @@ def build_report(
         for sid, found in selected_codings(project, status="suggested").items()
         if sid in unit_ids
     }
-    nothing = not any(sid in unit_ids for sid in selected_codings(project, status=chosen))
+    # read once, counted by the frequency table, the matrix and the quotes
+    loaded = Loaded(units, selected_codings(project, status=chosen), chosen)
+    nothing = not any(sid in unit_ids for sid in loaded.selected)
     if nothing and status is not None:
         raise nothing_selected(project, chosen, None)
     names = possible_names(project)
@@ -710,11 +711,11 @@ def build_report(
         counts = _Counts({}, {}, {}, {}, {}, 0)
         quotes: dict[str, Any] = {}
     else:
-        counts = _count(project, units, chosen, open_selected)
+        counts = _count(project, loaded, open_selected)
         report.counting_rule = counting_rule(chosen)
         report.charts = charts(codes, counts, chosen)
-        _add_matrix(report, project, codes, counts, chosen)
-        quotes = _quotes(report, project, per_code, chosen)
+        _add_matrix(report, project, codes, counts, loaded)
+        quotes = _quotes(report, project, per_code, loaded)
     report.codes = [
         CodeSection(
             path=c.path,
@@ -749,7 +750,11 @@ def _now_text() -> str:
 
 
 def _add_matrix(
-    report: Report, project: Project, codes: Sequence[ProjectCode], counts: _Counts, status: str
+    report: Report,
+    project: Project,
+    codes: Sequence[ProjectCode],
+    counts: _Counts,
+    loaded: Loaded,
 ) -> None:
     tops = {c.path for c in codes if c.parent is None}
     missing = [p for p in (MATRIX_ROWS, MATRIX_COLS) if p not in tops]
@@ -765,15 +770,17 @@ def _add_matrix(
             "Geen doelgroepenmatrix: er zijn nog geen passages met een doelgroep en een impact."
         )
         return
-    report.matrix = build_matrix(project, rows=MATRIX_ROWS, cols=MATRIX_COLS, status=status)
+    report.matrix = build_matrix(
+        project, rows=MATRIX_ROWS, cols=MATRIX_COLS, status=loaded.status, loaded=loaded
+    )
     report.matrix_svg = heatmap(report.matrix, "doelgroepenmatrix")
 
 
-def _quotes(report: Report, project: Project, per_code: int, status: str) -> dict[str, Any]:
+def _quotes(report: Report, project: Project, per_code: int, loaded: Loaded) -> dict[str, Any]:
     """Code path → its ``CodeQuotes`` (sub-codes included); the method note goes into the
     report."""
     try:
-        selection = select_quotes(project, per_code=per_code, status=status)
+        selection = select_quotes(project, per_code=per_code, status=loaded.status, loaded=loaded)
     except QualcodeError:
         # Codings exist (checked before), so the only reason left is that no coded passage
         # has a quotable stretch of 15-80 words: the report stands without quotes.

@@ -91,6 +91,7 @@ def write_segments(rows: list[dict[str, Any]], path: str | Path) -> Path:
                 "role": 18,
             },
             wrap=("text", "explanation"),
+            streaming=True,  # tens of thousands of rows at a million words
         )
         save_workbook(book, target)
     else:
