@@ -30,6 +30,7 @@ class RunReport:
     segments: int
     files: dict[str, Path] = field(default_factory=dict)
     unchanged: list[str] = field(default_factory=list)  # files left as they were: same content
+    outdated: list[str] = field(default_factory=list)  # left from an earlier run, not rewritten
 
 
 def default_out(paths: Sequence[str | Path]) -> Path:
@@ -87,9 +88,17 @@ def run(
             project, codebook=book, threshold=threshold, removals=removals, progress=progress
         )
         files, unchanged = write_exports(project, target, report=report)
+        outdated = [] if report else outdated_report(project, target)
         documents = project.conn.execute("SELECT count(*) FROM documents").fetchone()[0]
     return RunReport(
-        target, ingest_report, suggest_report, documents, suggest_report.segments, files, unchanged
+        target,
+        ingest_report,
+        suggest_report,
+        documents,
+        suggest_report.segments,
+        files,
+        unchanged,
+        outdated,
     )
 
 
@@ -152,12 +161,27 @@ def write_exports(
         write_report(project, target / REPORT_NAME)
     if pending is not None:
         pending()
+    mark_current(project, stale, digest)
+    return {n: target / n for n in names}, [n for n in names if n not in stale]
+
+
+def mark_current(project: Project, names: Sequence[str], digest: str | None = None) -> None:
+    """Record that the files ``names`` in the project folder show its current content."""
+    digest = digest or content_digest(project)
     with project.transaction() as conn:
         conn.executemany(
             "INSERT OR REPLACE INTO project (key, value) VALUES (?, ?)",
-            [(_DIGEST_KEY + n, digest) for n in stale],
+            [(_DIGEST_KEY + n, digest) for n in names],
         )
-    return {n: target / n for n in names}, [n for n in names if n not in stale]
+
+
+def outdated_report(project: Project, target: Path) -> list[str]:
+    """``report.html`` when a run without the report left one that no longer matches."""
+    from qualcode.export.report import REPORT_NAME
+
+    path = target / REPORT_NAME
+    current = project.meta(_DIGEST_KEY + REPORT_NAME) == content_digest(project)
+    return [REPORT_NAME] if path.is_file() and not current else []
 
 
 _ROWS: list[dict[str, Any]] | None = None

@@ -288,3 +288,20 @@ def test_an_error_in_the_forked_writer_reaches_the_caller(
     monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ROWS", 0)
     with open_project(project_dir) as project, pytest.raises((QualcodeError, OSError)):
         pipeline.write_exports(project, project_dir)
+
+
+def test_run_without_the_report_says_when_the_old_one_is_out_of_date(
+    built: Path, tmp_path: Path
+) -> None:
+    from coding_helpers import add_coding, invoke
+
+    from qualcode.pipeline import run
+
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    assert run([SUGGEST_CORPUS], out=project_dir, report=False).outdated == []
+    add_coding(project_dir, "fg_ouderen.txt", 2, "impact/sociaal/eenzaamheid", "accepted")
+    result = invoke("run", SUGGEST_CORPUS, "--out", project_dir, "--no-report")
+    assert result.exit_code == 0
+    assert "report.html  (from an earlier run: 'qualcode report" in result.output
+    assert invoke("report", "-p", project_dir).exit_code == 0
+    assert run([SUGGEST_CORPUS], out=project_dir, report=False).outdated == []

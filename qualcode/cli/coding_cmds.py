@@ -332,6 +332,12 @@ def evaluate(
 @metadata_option("Metadata CSV/XLSX (default: metadata.csv in the input folder, if any).")
 @click.option("--unit", type=click.Choice(UNITS), help="Coding unit (default: turn).")
 @threshold_option
+@click.option(
+    "--no-report",
+    is_flag=True,
+    help="Skip report.html (the slowest export) while you refine the codebook; "
+    "'qualcode report' writes it later.",
+)
 @code_removal_options
 def run(
     paths: tuple[Path, ...],
@@ -340,6 +346,7 @@ def run(
     metadata: Path | None,
     unit: str | None,
     threshold: float | None,
+    no_report: bool,
     merge_into: tuple[str, ...],
     delete_codings: tuple[str, ...],
 ) -> None:
@@ -359,6 +366,7 @@ def run(
         unit=unit,
         threshold=threshold,
         progress=progress,
+        report=not no_report,
         removals=code_removals(merge_into, delete_codings),
     )
     progress.close()
@@ -374,6 +382,8 @@ def run(
     click.echo(f"\nProject and files in {report.project}/:")
     for name in report.files:
         click.echo(f"  {name}" + ("  (unchanged)" if name in report.unchanged else ""))
+    for name in report.outdated:
+        click.echo(f"  {name}  (from an earlier run: 'qualcode report -p {report.project}')")
     click.echo(f"\nNext: qualcode segments --project {report.project}")
 
 

@@ -226,6 +226,10 @@ def report_cmd(project: Path, output: Path | None, status: str | None, per_code:
         report, target = write_report(
             proj, output or proj.path / REPORT_NAME, status=status, per_code=per_code
         )
+        if target.resolve() == (proj.path / REPORT_NAME).resolve():
+            from qualcode.pipeline import mark_current
+
+            mark_current(proj, [REPORT_NAME])  # 'run --no-report' no longer calls it outdated
     coded = sum(1 for c in report.codes if c.passages)
     themes = f", {len(report.topics)} topics" if report.topics else ""
     how = "chosen automatically" if report.status_auto else "chosen with --status"
