@@ -196,13 +196,13 @@ def corpus_turns(folder: Path) -> list[str]:
     return texts
 
 
-def child_bare(out: str, folder: str) -> None:
+def child_bare(out: str, folder: str, model: str = "") -> None:
     """The baseline: load the same Dutch pipeline and run ``nlp.pipe`` over every turn."""
     texts = corpus_turns(Path(folder))
     start, start_cpu = time.perf_counter(), time.process_time()
     from qualcode.nlp import load_pipeline
 
-    pipeline = load_pipeline(None)
+    pipeline = load_pipeline(model or None)
     loaded, loaded_cpu = time.perf_counter(), time.process_time()
     tokens = sum(len(doc) for doc in pipeline.nlp.pipe(texts, batch_size=256))
     finished, finished_cpu = time.perf_counter(), time.process_time()
@@ -261,8 +261,13 @@ def qualcode(args: Sequence[str], log: Path | None = None) -> Sample:
     return _child("cli", args, log=log)
 
 
+# A spaCy model (package or folder) for both the bare pass and `qualcode run` instead of the
+# offline fallback (--model; e.g. the stand-in of benchmarks/standin_pipeline.py).
+MODEL: str | None = None
+
+
 def bare_spacy(folder: Path) -> Sample:
-    return _child("bare", [str(folder)])
+    return _child("bare", [str(folder), MODEL or ""])
 
 
 def median(values: Sequence[float]) -> float:
@@ -294,6 +299,11 @@ def run_args(folder: Path, project: Path) -> list[str]:
 
 def fresh_run(folder: Path, project: Path, log: Path) -> Sample:
     shutil.rmtree(project, ignore_errors=True)
+    if MODEL:
+        from qualcode.store import init_project
+
+        with init_project(project) as created:
+            created.update_settings(spacy_model=MODEL)
     return qualcode(run_args(folder, project), log)
 
 
@@ -337,7 +347,7 @@ def measure_throughput(out: Path, sizes: Sequence[int], repeat: int, log: Path) 
     rows = []
     for words in sizes:
         info = corpus(out, words=words)
-        project = out / f"project-w{words}"
+        project = out / (f"project-w{words}" + ("-model" if MODEL else ""))
         pairs = []
         for _ in range(min(repeat, 2) if words >= 1_000_000 else repeat):
             bare = bare_spacy(info.folder)
@@ -923,7 +933,14 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--rerun-documents", type=int, help="transcripts in the re-run project")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="corpora and projects")
     parser.add_argument("--plot", type=Path, help="write a PNG of time and memory by size")
+    parser.add_argument(
+        "--model", help="spaCy model (package or folder) instead of the offline fallback"
+    )
     args = parser.parse_args(argv)
+    global MODEL
+    MODEL = (
+        str(Path(args.model).resolve()) if args.model and Path(args.model).is_dir() else args.model
+    )
     sizes = [parse_size(s) for s in args.sizes.split(",")] if args.sizes else None
     sizes = sorted(sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES))
     repeat = 1 if args.quick else args.repeat
@@ -992,14 +1009,16 @@ def _topics_or_none(out: Path, sizes: Sequence[int], repeat: int, log: Path) -> 
 
 
 def _save(results: dict, out: Path) -> None:
-    (out / "scale-results.json").write_text(json.dumps(results, indent=1, default=str), "utf-8")
+    name = "scale-results-model.json" if MODEL else "scale-results.json"
+    results["model"] = MODEL
+    (out / name).write_text(json.dumps(results, indent=1, default=str), "utf-8")
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "_child":
         mode, result_file, rest = sys.argv[2], sys.argv[3], sys.argv[4:]
         if mode == "bare":
-            child_bare(result_file, rest[0])
+            child_bare(result_file, *rest)
         else:
             child_cli(result_file, rest)
     else:

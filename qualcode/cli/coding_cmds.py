@@ -55,12 +55,7 @@ def _print_suggest(report: object) -> None:
     click.echo(f"Pipeline: {report.pipeline}", err=True)
     work = report.work
     if work is not None:
-        space = "fitted" if work.refitted else f"kept from the last fit ({work.folded_in} added)"
-        click.echo(
-            f"Passages: {work.matched} matched now ({work.tokenised} of them tokenised), "
-            f"{report.segments - work.matched} as in the last run; similarity space {space}.",
-            err=True,
-        )
+        click.echo(f"Passages: {_work_summary(work, report.segments)}.", err=True)
     for warning in report.codebook_warnings:
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
     sync = report.sync
@@ -70,6 +65,24 @@ def _print_suggest(report: object) -> None:
         click.echo(f"Code {path} left the codebook: {n} coding(s) moved to {into}.", err=True)
     for path, n in sync.deleted_codings.items():
         click.echo(f"Code {path} left the codebook: {n} coding(s) deleted.", err=True)
+
+
+def _work_summary(work: object, segments: int) -> str:
+    """What suggest computed now and what it took from earlier runs, in one phrase."""
+    from qualcode.suggest import ScoringWork
+
+    assert isinstance(work, ScoringWork)
+    parts = []
+    if work.tokenised:
+        parts.append(f"{work.tokenised} tokenised and matched")
+    if work.matched > work.tokenised:
+        parts.append(f"{work.matched - work.tokenised} matched again on their stored tokens")
+    if segments > work.matched:
+        parts.append(f"{segments - work.matched} as in the last run")
+    space = "fitted" if work.refitted else "kept"
+    if work.folded_in:
+        space += f" ({work.folded_in} added)"
+    return ", ".join(parts or ["none"]) + f"; similarity space {space}"
 
 
 def _print_learning(report: object) -> None:
