@@ -31,6 +31,7 @@ class RunReport:
     files: dict[str, Path] = field(default_factory=dict)
     unchanged: list[str] = field(default_factory=list)  # files left as they were: same content
     outdated: list[str] = field(default_factory=list)  # left from an earlier run, not rewritten
+    notes: list[str] = field(default_factory=list)  # for the user: what was not written, and why
 
 
 def default_out(paths: Sequence[str | Path]) -> Path:
@@ -87,7 +88,7 @@ def run(
         suggest_report = suggest(
             project, codebook=book, threshold=threshold, removals=removals, progress=progress
         )
-        files, unchanged = write_exports(project, target, report=report)
+        files, unchanged, notes = write_exports(project, target, report=report)
         outdated = [] if report else outdated_report(project, target)
         documents = project.conn.execute("SELECT count(*) FROM documents").fetchone()[0]
     return RunReport(
@@ -99,6 +100,7 @@ def run(
         files,
         unchanged,
         outdated,
+        notes,
     )
 
 
@@ -135,7 +137,7 @@ def content_digest(project: Project) -> str:
 
 def write_exports(
     project: Project, target: Path, *, report: bool = True
-) -> tuple[dict[str, Path], list[str]]:
+) -> tuple[dict[str, Path], list[str], list[str]]:
     """``coded_segments.csv``/``.xlsx`` and (with ``report``) ``report.html`` in ``target``.
 
     A file that exists and was written from the same content (:func:`content_digest`) is left
@@ -144,6 +146,7 @@ def write_exports(
     """
     from qualcode.export.report import REPORT_NAME
     from qualcode.export.segments import coded_segment_rows
+    from qualcode.export.tables import EXCEL_MAX_ROWS
 
     digest = content_digest(project)
     names = [*TABLES, *([REPORT_NAME] if report else [])]
@@ -152,8 +155,18 @@ def write_exports(
     ]
     tables = [target / n for n in TABLES if n in stale]
     pending = None
+    notes: list[str] = []
     if tables:
         rows = coded_segment_rows(project)
+        if len(rows) >= EXCEL_MAX_ROWS and target / "coded_segments.xlsx" in tables:
+            tables.remove(target / "coded_segments.xlsx")
+            names.remove("coded_segments.xlsx")
+            stale.remove("coded_segments.xlsx")
+            (target / "coded_segments.xlsx").unlink(missing_ok=True)  # it would be out of date
+            notes.append(
+                f"coded_segments.xlsx not written: {len(rows):,} rows do not fit in one Excel "
+                "sheet; coded_segments.csv has them all"
+            )
         pending = _start_tables(rows, tables, background=REPORT_NAME in stale)
     if REPORT_NAME in stale:
         from qualcode.export.report import write_report
@@ -162,7 +175,7 @@ def write_exports(
     if pending is not None:
         pending()
     mark_current(project, stale, digest)
-    return {n: target / n for n in names}, [n for n in names if n not in stale]
+    return {n: target / n for n in names}, [n for n in names if n not in stale], notes
 
 
 def mark_current(project: Project, names: Sequence[str], digest: str | None = None) -> None:

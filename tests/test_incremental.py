@@ -270,7 +270,7 @@ def test_tables_written_in_a_forked_process_are_the_same(
         (project_dir / name).unlink()
     monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ROWS", 0)
     with open_project(project_dir) as project:
-        files, unchanged = pipeline.write_exports(project, project_dir)
+        files, unchanged, _ = pipeline.write_exports(project, project_dir)
     assert unchanged == [] and all(path.exists() for path in files.values())
     assert (project_dir / "coded_segments.csv").read_bytes() == expected
 
@@ -305,3 +305,23 @@ def test_run_without_the_report_says_when_the_old_one_is_out_of_date(
     assert "report.html  (from an earlier run: 'qualcode report" in result.output
     assert invoke("report", "-p", project_dir).exit_code == 0
     assert run([SUGGEST_CORPUS], out=project_dir, report=False).outdated == []
+
+
+def test_a_table_too_long_for_excel_is_written_as_csv_only(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coding_helpers import add_coding, assert_one_line_error, invoke
+
+    import qualcode.export.tables as tables
+
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    add_coding(project_dir, "fg_ouderen.txt", 2, "impact/sociaal/eenzaamheid", "accepted")
+    before = (project_dir / "coded_segments.csv").read_bytes()
+    monkeypatch.setattr(tables, "EXCEL_MAX_ROWS", 5)  # Excel's is 1,048,576
+    result = invoke("run", SUGGEST_CORPUS, "--out", project_dir)
+    assert result.exit_code == 0
+    assert "Note: coded_segments.xlsx not written" in result.stderr
+    assert (project_dir / "coded_segments.csv").read_bytes() != before  # has the new coding
+    assert not (project_dir / "coded_segments.xlsx").exists()  # not left out of date
+    error = invoke("export", "segments", "-p", project_dir, "-o", tmp_path / "x.xlsx")
+    assert_one_line_error(error, "do not fit in one Excel sheet")

@@ -397,6 +397,8 @@ def run(
         click.echo(f"  {name}" + ("  (unchanged)" if name in report.unchanged else ""))
     for name in report.outdated:
         click.echo(f"  {name}  (from an earlier run: 'qualcode report -p {report.project}')")
+    for note in report.notes:
+        click.secho(f"Note: {note}", fg="yellow", err=True)
     click.echo(f"\nNext: qualcode segments --project {report.project}")
 
 

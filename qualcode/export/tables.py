@@ -28,6 +28,10 @@ def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, An
     tmp.replace(path)
 
 
+# Excel's limit: rows per sheet, the header included
+EXCEL_MAX_ROWS = 1_048_576
+
+
 def write_xlsx(
     path: Path,
     sheets: Sequence[tuple[str, Sequence[str], Sequence[Mapping[str, Any]]]],
@@ -49,6 +53,15 @@ def write_xlsx(
     """
     from openpyxl import Workbook
 
+    for title, _, rows in sheets:
+        if len(rows) >= EXCEL_MAX_ROWS:
+            from qualcode.errors import QualcodeError
+
+            raise QualcodeError(
+                f"{path.name}: {len(rows):,} rows do not fit in one Excel sheet (sheet "
+                f"'{title}', at most {EXCEL_MAX_ROWS - 1:,} below the header)",
+                "write a .csv instead",
+            )
     book = Workbook(write_only=streaming)
     if not streaming:
         book.remove(book.active)
