@@ -68,7 +68,7 @@ def write_xlsx(
     for title, columns, rows in sheets:
         styles = _Styles.for_columns(columns, wrap, number_formats or {})
         sheet = book.create_sheet(title=title[:31])
-        _lay_out(sheet, columns, len(rows), widths or {}, (notes or {}).get(title))
+        _lay_out(sheet, title, columns, len(rows), widths or {}, (notes or {}).get(title))
         if streaming:
             _stream_rows(sheet, columns, rows, styles)
         else:
@@ -104,14 +104,24 @@ class _Styles:
 
 
 def _lay_out(
-    sheet: Any, columns: Sequence[str], n_rows: int, widths: Mapping[str, int], note: str | None
+    sheet: Any,
+    title: str,
+    columns: Sequence[str],
+    n_rows: int,
+    widths: Mapping[str, int],
+    note: str | None,
 ) -> None:
     """Column widths, frozen header, filter and footer: set before any row, because a
-    write-only sheet writes its column widths with the first row."""
+    write-only sheet writes its column widths with the first row. A width keyed
+    ``"sheet:column"`` is for that sheet only."""
     from openpyxl.utils import get_column_letter
 
     for n, column in enumerate(columns, start=1):
-        width = widths.get(column) or min(40, max(8, len(column) + 2))
+        width = (
+            widths.get(f"{title}:{column}")
+            or widths.get(column)
+            or min(40, max(8, len(column) + 2))
+        )
         sheet.column_dimensions[get_column_letter(n)].width = width
     sheet.freeze_panes = "A2"
     if n_rows:

@@ -169,14 +169,12 @@ def export_review(
             (MAIN_SHEET, COLUMNS, rows),
             (HELP_SHEET, ["uitleg"], [{"uitleg": t} for t in HELP_LINES]),
         ],
-        widths=WIDTHS,
+        widths={**WIDTHS, f"{HELP_SHEET}:uitleg": 120},
         wrap=("context", "tekst", "uitleg", "memo", "code", "andere_code"),
+        number_formats={"score": "0.00"},
+        streaming=True,  # a large study has tens of thousands of suggestions to review
     )
-    book[HELP_SHEET].column_dimensions["A"].width = 120
     sheet = book[MAIN_SHEET]
-    score_col = get_column_letter(COLUMNS.index("score") + 1)
-    for cell in sheet[score_col][1:]:
-        cell.number_format = "0.00"
     codes = project_codes(project)
     add_hidden_sheet(book, CODES_SHEET, [(c.path, c.label) for c in codes])
     last = max(len(rows), 1) + 1
