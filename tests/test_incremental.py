@@ -325,3 +325,34 @@ def test_a_table_too_long_for_excel_is_written_as_csv_only(
     assert not (project_dir / "coded_segments.xlsx").exists()  # not left out of date
     error = invoke("export", "segments", "-p", project_dir, "-o", tmp_path / "x.xlsx")
     assert_one_line_error(error, "do not fit in one Excel sheet")
+
+
+def test_an_error_in_a_worker_reaches_the_caller_and_keeps_finished_batches(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qualcode.suggest.lexical import LexicalSuggester
+
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    with open_project(project_dir) as project:
+        with project.transaction() as conn:
+            features.clear(conn)
+        segments = coded_units(project)
+        original = LexicalSuggester.match
+        poisoned = segments[-1].text
+
+        def failing(self: LexicalSuggester, text: str, tokens: object) -> object:
+            if text == poisoned:
+                raise RuntimeError("worker failed")
+            return original(self, text, tokens)
+
+        monkeypatch.setattr(LexicalSuggester, "match", failing)  # the forked workers inherit it
+        monkeypatch.setattr(features, "CHUNK", 2)
+        monkeypatch.setattr(features, "WRITE_BATCH", 2)
+        monkeypatch.setattr(features, "worker_count", lambda n: 2)
+        with pytest.raises(RuntimeError, match="worker failed"):
+            suggest(project)
+        kept = project.conn.execute("SELECT count(*) FROM segment_features").fetchone()[0]
+        assert 0 < kept < len(segments)  # the batches before the failure were kept
+        monkeypatch.setattr(LexicalSuggester, "match", original)
+        report = suggest(project)
+        assert report.work is not None and report.work.matched == len(segments) - kept
