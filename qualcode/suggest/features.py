@@ -19,6 +19,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qualcode.nlp import Pipeline, decode_tokens, encode_tokens, tokens_of
@@ -29,9 +30,14 @@ if TYPE_CHECKING:
     from qualcode.store import Project
     from qualcode.suggest.lexical import LexicalSuggester
 
-# Bump when the matcher's rules change in a way the codebook does not show (negation, compound
-# rules, weights), so that stored matches are computed again.
-MATCHER_VERSION = "2"
+# The code whose results segment_features holds (lemma_text lives in similarity.py).
+MATCHER_MODULES = (
+    "qualcode.nlp",
+    "qualcode.suggest.lexical",
+    "qualcode.suggest.compounds",
+    "qualcode.suggest.inflection",
+    "qualcode.suggest.similarity",
+)
 # Below this many passages the start-up of worker processes costs more than it saves.
 PARALLEL_MIN_SEGMENTS = 400
 CHUNK = 200
@@ -44,10 +50,31 @@ class Features:
     lexical: dict[str, tuple[float, str]]  # code path -> (score, explanation)
 
 
+def code_digest(*modules: str) -> str:
+    """A digest of the source of qualcode modules: stored results computed by code that has
+    changed since (an update of qualcode) are computed again, with no version to remember."""
+    import importlib.util
+
+    digest = hashlib.sha256()
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            digest.update(Path(spec.origin).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def lexical_fingerprint(codebook: Codebook, pipeline: str, weights: dict[str, float]) -> str:
-    """Changes exactly when stored lexical matches may no longer be right (``pipeline`` is
-    the pipeline's name: its tokens and lemmas are what was matched)."""
-    parts: list[Any] = [MATCHER_VERSION, pipeline, sorted(weights.items())]
+    """Changes exactly when stored lexical matches may no longer be right: another codebook
+    (keywords, context words, patterns), pipeline (its tokens and lemmas were matched; the name
+    holds spaCy's version), word list for compounds, or matcher code."""
+    from importlib.metadata import version
+
+    parts: list[Any] = [
+        code_digest(*MATCHER_MODULES),
+        pipeline,
+        version("spacy-lookups-data"),
+        sorted(weights.items()),
+    ]
     for code in codebook.walk():
         parts.append(
             [

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from qualcode.store import Project
     from qualcode.suggest.similarity import ProfilePart, SimilaritySuggester
 
-SPACE_VERSION = "1"
 REFIT_SHARE = 0.1
 
 
@@ -42,9 +41,11 @@ class SpaceReport:
 
 
 def fingerprint(pipeline: str, parts: Sequence[ProfilePart], suggester: SimilaritySuggester) -> str:
+    from qualcode.suggest.features import code_digest
+
     blob = json.dumps(
         [
-            SPACE_VERSION,
+            code_digest("qualcode.suggest.similarity", "qualcode.suggest.space"),
             pipeline,
             suggester.embedding_model,
             suggester.n_components,
