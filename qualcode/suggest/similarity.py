@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from qualcode.codebook import Code
-from qualcode.nlp import Token
+from qualcode.nlp import FLAG_ANNOTATION, FLAG_PUNCT, FLAG_STOP, Token
 
 
 @dataclass(frozen=True)
@@ -41,14 +41,22 @@ def profile_parts(code: Code) -> list[ProfilePart]:
     return parts
 
 
+_NOT_CONTENT = FLAG_PUNCT | FLAG_ANNOTATION | FLAG_STOP
+_IS_CONTENT: dict[str, bool] = {}
+
+
+def _content_lemma(lemma: str) -> bool:
+    """At least two characters, one of them a letter (memoised: called for every token)."""
+    known = _IS_CONTENT.get(lemma)
+    if known is None:
+        known = _IS_CONTENT[lemma] = len(lemma) > 1 and any(c.isalpha() for c in lemma)
+    return known
+
+
 def lemma_text(tokens: Sequence[Token]) -> str:
     """Content lemmas of a token list, space-separated (the TF-IDF input)."""
     return " ".join(
-        t.lemma
-        for t in tokens
-        if not (t.is_punct or t.is_annotation or t.is_stop)
-        and len(t.lemma) > 1
-        and any(c.isalpha() for c in t.lemma)
+        t.lemma for t in tokens if not t.flags & _NOT_CONTENT and _content_lemma(t.lemma)
     )
 
 
