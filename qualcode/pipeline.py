@@ -88,8 +88,7 @@ def run(
         suggest_report = suggest(
             project, codebook=book, threshold=threshold, removals=removals, progress=progress
         )
-        files, unchanged, notes = write_exports(project, target, report=report)
-        outdated = [] if report else outdated_report(project, target)
+        exports = write_exports(project, target, report=report)
         documents = project.conn.execute("SELECT count(*) FROM documents").fetchone()[0]
     return RunReport(
         target,
@@ -97,10 +96,10 @@ def run(
         suggest_report,
         documents,
         suggest_report.segments,
-        files,
-        unchanged,
-        outdated,
-        notes,
+        exports.files,
+        exports.unchanged,
+        exports.outdated,
+        exports.notes,
     )
 
 
@@ -135,14 +134,23 @@ def content_digest(project: Project) -> str:
     return digest.hexdigest()
 
 
-def write_exports(
-    project: Project, target: Path, *, report: bool = True
-) -> tuple[dict[str, Path], list[str], list[str]]:
+@dataclass
+class Exports:
+    """What :func:`write_exports` did."""
+
+    files: dict[str, Path]  # every export of the run, by name
+    unchanged: list[str] = field(default_factory=list)  # left as they were: same content
+    outdated: list[str] = field(default_factory=list)  # from an earlier run, not rewritten
+    notes: list[str] = field(default_factory=list)  # for the user: what was not written, and why
+
+
+def write_exports(project: Project, target: Path, *, report: bool = True) -> Exports:
     """``coded_segments.csv``/``.xlsx`` and (with ``report``) ``report.html`` in ``target``.
 
     A file that exists and was written from the same content (:func:`content_digest`) is left
     as it is: re-running on an unchanged study writes nothing. The two tables are written in a
-    forked process (Linux) while this one builds the report, so both cores work.
+    forked process (Linux) while this one builds the report, so both cores work. A table too
+    long for one Excel sheet is written as CSV only.
     """
     from qualcode.export.report import REPORT_NAME
     from qualcode.export.segments import coded_segment_rows
@@ -150,23 +158,23 @@ def write_exports(
 
     digest = content_digest(project)
     names = [*TABLES, *([REPORT_NAME] if report else [])]
-    stale = [
-        n for n in names if not (target / n).is_file() or project.meta(_DIGEST_KEY + n) != digest
-    ]
-    tables = [target / n for n in TABLES if n in stale]
+    stale = [n for n in names if not _current(project, target, n, digest)]
+    result = Exports({n: target / n for n in names})
+    report_file = target / REPORT_NAME
+    if not report and report_file.is_file() and not _current(project, target, REPORT_NAME, digest):
+        result.outdated.append(REPORT_NAME)
     pending = None
-    notes: list[str] = []
-    if tables:
+    if any(n in stale for n in TABLES):
         rows = coded_segment_rows(project)
-        if len(rows) >= EXCEL_MAX_ROWS and target / "coded_segments.xlsx" in tables:
-            tables.remove(target / "coded_segments.xlsx")
-            names.remove("coded_segments.xlsx")
+        if len(rows) >= EXCEL_MAX_ROWS and "coded_segments.xlsx" in stale:
             stale.remove("coded_segments.xlsx")
+            del result.files["coded_segments.xlsx"]
             (target / "coded_segments.xlsx").unlink(missing_ok=True)  # it would be out of date
-            notes.append(
+            result.notes.append(
                 f"coded_segments.xlsx not written: {len(rows):,} rows do not fit in one Excel "
                 "sheet; coded_segments.csv has them all"
             )
+        tables = [target / n for n in TABLES if n in stale]
         pending = _start_tables(rows, tables, background=REPORT_NAME in stale)
     if REPORT_NAME in stale:
         from qualcode.export.report import write_report
@@ -175,7 +183,12 @@ def write_exports(
     if pending is not None:
         pending()
     mark_current(project, stale, digest)
-    return {n: target / n for n in names}, [n for n in names if n not in stale], notes
+    result.unchanged = [n for n in result.files if n not in stale]
+    return result
+
+
+def _current(project: Project, target: Path, name: str, digest: str) -> bool:
+    return (target / name).is_file() and project.meta(_DIGEST_KEY + name) == digest
 
 
 def mark_current(project: Project, names: Sequence[str], digest: str | None = None) -> None:
@@ -186,15 +199,6 @@ def mark_current(project: Project, names: Sequence[str], digest: str | None = No
             "INSERT OR REPLACE INTO project (key, value) VALUES (?, ?)",
             [(_DIGEST_KEY + n, digest) for n in names],
         )
-
-
-def outdated_report(project: Project, target: Path) -> list[str]:
-    """``report.html`` when a run without the report left one that no longer matches."""
-    from qualcode.export.report import REPORT_NAME
-
-    path = target / REPORT_NAME
-    current = project.meta(_DIGEST_KEY + REPORT_NAME) == content_digest(project)
-    return [REPORT_NAME] if path.is_file() and not current else []
 
 
 _ROWS: list[dict[str, Any]] | None = None

@@ -270,8 +270,8 @@ def test_tables_written_in_a_forked_process_are_the_same(
         (project_dir / name).unlink()
     monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ROWS", 0)
     with open_project(project_dir) as project:
-        files, unchanged, _ = pipeline.write_exports(project, project_dir)
-    assert unchanged == [] and all(path.exists() for path in files.values())
+        exports = pipeline.write_exports(project, project_dir)
+    assert exports.unchanged == [] and all(path.exists() for path in exports.files.values())
     assert (project_dir / "coded_segments.csv").read_bytes() == expected
 
 
