@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qualcode.nlp import Pipeline, decode_tokens, encode_tokens, tokens_of
+from qualcode.nlp import Pipeline, Token, decode_tokens, encode_tokens, tokens_of
 
 if TYPE_CHECKING:
     from qualcode.codebook import Codebook
@@ -112,11 +112,15 @@ def _analyse(
             encoded: str | None = encode_tokens(tokens)
         else:
             tokens, encoded = decode_tokens(stored, text), None
-        matches = {
-            code: (r.score, r.explanation) for code, r in lexical.match(text, tokens).items()
-        }
-        out.append((encoded, lemma_text(tokens), matches))
+        out.append((encoded, lemma_text(tokens), matches_of(lexical, text, tokens)))
     return out
+
+
+def matches_of(
+    lexical: LexicalSuggester, text: str, tokens: Sequence[Token]
+) -> dict[str, tuple[float, str]]:
+    """A passage's lexical evidence as kept: code path -> (score, explanation)."""
+    return {code: (r.score, r.explanation) for code, r in lexical.match(text, tokens).items()}
 
 
 def _analyse_in_worker(
@@ -232,11 +236,21 @@ def update(
 def _stored_tokens(
     project: Project, pipeline: Pipeline, segments: Sequence[Segment]
 ) -> dict[int, str]:
-    wanted = {s.id for s in segments}
-    rows = project.conn.execute(
-        "SELECT segment_id, tokens FROM segment_nlp WHERE pipeline = ?", (pipeline.name,)
-    )
-    return {r[0]: r[1] for r in rows if r[0] in wanted}
+    """The stored tokens of just these segments: a re-run that adds one transcript to a large
+    study reads its tokens, not everyone's."""
+    ids = [s.id for s in segments]
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), 500):  # SQLite limits the number of ? in one statement
+        batch = ids[start : start + 500]
+        marks = ",".join("?" * len(batch))
+        found.update(
+            project.conn.execute(
+                f"SELECT segment_id, tokens FROM segment_nlp WHERE pipeline = ?"
+                f" AND segment_id IN ({marks})",
+                (pipeline.name, *batch),
+            ).fetchall()
+        )
+    return found
 
 
 def _write(

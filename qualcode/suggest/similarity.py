@@ -211,8 +211,9 @@ class SimilaritySuggester:
         )
         return np.asarray(vectors)
 
-    def scale(self, cosine: float) -> float:
-        return float(np.clip((cosine - self.floor) / (self.ceiling - self.floor), 0.0, 1.0))
+    def scale(self, cosine: Any) -> Any:
+        """Cosines (an array) mapped to [0, 1]: ``floor`` and below is 0, ``ceiling`` is 1."""
+        return np.clip((cosine - self.floor) / (self.ceiling - self.floor), 0.0, 1.0)
 
     def best_matches(self) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Codes, and per segment and code the best cosine and the profile part it came from."""
