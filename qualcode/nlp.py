@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from qualcode.errors import QualcodeError
 from qualcode.text import annotation_spans
 
 if TYPE_CHECKING:
@@ -127,6 +128,12 @@ def pipeline_info(model: str | None = "nl_core_news_sm") -> PipelineInfo:
     from importlib.metadata import version as installed
 
     meta = _model_meta(model) if model else None
+    if meta is None and model and Path(model).is_dir():
+        raise QualcodeError(
+            f"spacy_model '{model}' is a folder without a readable meta.json, not a spaCy model",
+            "give the folder a spaCy model was saved to (nlp.to_disk), or remove spacy_model "
+            "from settings.yaml to use the offline Dutch pipeline",
+        )
     if meta is not None:
         version = meta.get("version", "?")
         name = f"{meta.get('lang', 'nl')}_{meta.get('name', model)}-{version}"
@@ -147,7 +154,17 @@ def load_pipeline(model: str | None = "nl_core_news_sm") -> Pipeline:
     spacy = import_spacy()
     info = pipeline_info(model)
     if model and not info.fallback:
-        nlp = spacy.load(model, exclude=["ner", "parser"] if model.startswith("nl_core") else [])
+        try:
+            nlp = spacy.load(
+                model, exclude=["ner", "parser"] if model.startswith("nl_core") else []
+            )
+        except (OSError, ValueError, KeyError) as exc:  # spaCy's errors for a broken model
+            message = " ".join(str(exc).split())[:200]
+            raise QualcodeError(
+                f"cannot load the spaCy model '{model}': {message}",
+                "reinstall the model, or remove spacy_model from settings.yaml to use the "
+                "offline Dutch pipeline",
+            ) from exc
         if "senter" in nlp.component_names and "senter" in nlp.disabled:
             nlp.enable_pipe("senter")
         if not any(nlp.has_pipe(name) for name in ("parser", "senter", "sentencizer")):

@@ -218,15 +218,20 @@ def _start_tables(
     """Write the tables now, or start a forked process for them and return the wait."""
     global _ROWS
     _ROWS = rows
-    if not background or not sys.platform.startswith("linux") or len(rows) < BACKGROUND_MIN_ROWS:
+    pool = None
+    if background and sys.platform.startswith("linux") and len(rows) >= BACKGROUND_MIN_ROWS:
+        import multiprocessing
+
+        try:
+            pool = multiprocessing.get_context("fork").Pool(1)  # inherits the rows
+        except OSError:  # no processes to be had (a limit, a sandbox): write them here
+            pool = None
+    if pool is None:
         try:
             _write_tables(paths)
         finally:
             _ROWS = None
         return None
-    import multiprocessing
-
-    pool = multiprocessing.get_context("fork").Pool(1)  # inherits the rows: nothing pickled
     _ROWS = None  # the child has its copy
     result = pool.apply_async(_write_tables, (list(paths),))
     pool.close()

@@ -356,3 +356,61 @@ def test_an_error_in_a_worker_reaches_the_caller_and_keeps_finished_batches(
         monkeypatch.setattr(LexicalSuggester, "match", original)
         report = suggest(project)
         assert report.work is not None and report.work.matched == len(segments) - kept
+
+
+def test_a_damaged_stored_space_is_fitted_again(built: Path, tmp_path: Path) -> None:
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    before = _scores(project_dir)
+    with connect(project_dir) as conn:
+        conn.execute("UPDATE similarity_spaces SET data = ?", (b"PK\x03\x04 not an archive",))
+    with open_project(project_dir) as project:
+        report = suggest(project)
+    assert report.work is not None and report.work.refitted
+    assert _scores(project_dir) == before
+
+
+def test_a_broken_model_folder_gives_a_one_line_error(built: Path, tmp_path: Path) -> None:
+    import spacy
+    from coding_helpers import assert_one_line_error, invoke
+
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    empty = tmp_path / "geen_model"
+    empty.mkdir()
+    with open_project(project_dir) as project:
+        project.update_settings(spacy_model=str(empty))
+    (project_dir / "coded_segments.csv").unlink()
+    with connect(project_dir) as conn:
+        conn.execute("DELETE FROM segment_features")  # so that the pipeline is needed
+    assert_one_line_error(invoke("suggest", "-p", project_dir), "without a readable meta.json")
+    broken = tmp_path / "kapot_model"
+    spacy.blank("nl").to_disk(broken)
+    (broken / "config.cfg").write_text('[nlp]\nlang = "nl"\npipeline = ["x"]\n')
+    with open_project(project_dir) as project:
+        project.update_settings(spacy_model=str(broken))
+    assert_one_line_error(invoke("suggest", "-p", project_dir), "cannot load the spaCy model")
+
+
+def test_without_worker_processes_everything_is_done_in_one(
+    built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing.context
+
+    import qualcode.pipeline as pipeline
+
+    def no_fork(*args: object, **kwargs: object) -> object:
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(multiprocessing.context.ForkContext, "Pool", no_fork)
+    monkeypatch.setattr(pipeline, "BACKGROUND_MIN_ROWS", 0)
+    monkeypatch.setattr(features, "worker_count", lambda n: 2)
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    expected = _scores(project_dir)
+    with connect(project_dir) as conn:
+        conn.execute("DELETE FROM segment_features")
+    for name in ("coded_segments.csv", "coded_segments.xlsx", "report.html"):
+        (project_dir / name).unlink()
+    result = pipeline.run([SUGGEST_CORPUS], out=project_dir)
+    assert result.suggest.work is not None
+    assert result.suggest.work.matched == result.suggest.segments
+    assert all(path.exists() for path in result.files.values())
+    assert _scores(project_dir) == expected

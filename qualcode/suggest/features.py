@@ -167,7 +167,12 @@ def analyse(
 
     _WORKER = (pipeline, lexical)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        try:
+            pool = multiprocessing.get_context("fork").Pool(workers)
+        except OSError:  # no processes to be had (a limit, a sandbox): do it here
+            yield from analyse(pipeline, lexical, items, workers=1, done=done)
+            return
+        with pool:
             for result in pool.imap(_analyse_in_worker, chunks):
                 yield from result
                 if done:

@@ -83,8 +83,7 @@ def fitted(
         new = [n for n, sid in enumerate(segment_ids) if sid not in vectors]
         # passages added or removed since the fit, over all the runs that folded some in
         changes = len(new) + (len(vectors) - in_fit) + (stored[0] - in_fit)
-        if changes <= REFIT_SHARE * stored[0]:
-            suggester.load(stored[1], parts)
+        if changes <= REFIT_SHARE * stored[0] and _loaded(suggester, stored[1], parts):
             added = {}
             if new:
                 fresh = suggester.transform(
@@ -112,6 +111,18 @@ def fitted(
         )
         _store_vectors(conn, key, dict(zip(segment_ids, suggester.segment_vectors_, strict=True)))
     return SpaceReport(True, 0)
+
+
+def _loaded(suggester: SimilaritySuggester, data: bytes, parts: Sequence[ProfilePart]) -> bool:
+    """Load a stored space; False when it cannot be read (a damaged or foreign blob): it is
+    derived data, so the caller fits a new one instead of failing."""
+    import zipfile
+
+    try:
+        suggester.load(data, parts)
+    except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile):
+        return False
+    return True
 
 
 def _stored_vectors(project: Project, key: str, wanted: set[int]) -> tuple[dict[int, Any], int]:
