@@ -22,16 +22,39 @@ BACKGROUND_MIN_ROWS = 2000
 
 
 @dataclass
+class Exports:
+    """What :func:`write_exports` did."""
+
+    files: dict[str, Path]  # every export of the run, by name
+    unchanged: list[str] = field(default_factory=list)  # left as they were: same content
+    outdated: list[str] = field(default_factory=list)  # from an earlier run, not rewritten
+    notes: list[str] = field(default_factory=list)  # for the user: what was not written, and why
+
+
+@dataclass
 class RunReport:
     project: Path
     ingest: IngestReport
     suggest: SuggestReport
     documents: int
     segments: int
-    files: dict[str, Path] = field(default_factory=dict)
-    unchanged: list[str] = field(default_factory=list)  # files left as they were: same content
-    outdated: list[str] = field(default_factory=list)  # left from an earlier run, not rewritten
-    notes: list[str] = field(default_factory=list)  # for the user: what was not written, and why
+    exports: Exports
+
+    @property
+    def files(self) -> dict[str, Path]:
+        return self.exports.files
+
+    @property
+    def unchanged(self) -> list[str]:
+        return self.exports.unchanged
+
+    @property
+    def outdated(self) -> list[str]:
+        return self.exports.outdated
+
+    @property
+    def notes(self) -> list[str]:
+        return self.exports.notes
 
 
 def default_out(paths: Sequence[str | Path]) -> Path:
@@ -91,15 +114,7 @@ def run(
         exports = write_exports(project, target, report=report)
         documents = project.conn.execute("SELECT count(*) FROM documents").fetchone()[0]
     return RunReport(
-        target,
-        ingest_report,
-        suggest_report,
-        documents,
-        suggest_report.segments,
-        exports.files,
-        exports.unchanged,
-        exports.outdated,
-        exports.notes,
+        target, ingest_report, suggest_report, documents, suggest_report.segments, exports
     )
 
 
@@ -132,16 +147,6 @@ def content_digest(project: Project) -> str:
         for row in project.conn.execute(query):
             digest.update(repr(tuple(row)).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
-
-
-@dataclass
-class Exports:
-    """What :func:`write_exports` did."""
-
-    files: dict[str, Path]  # every export of the run, by name
-    unchanged: list[str] = field(default_factory=list)  # left as they were: same content
-    outdated: list[str] = field(default_factory=list)  # from an earlier run, not rewritten
-    notes: list[str] = field(default_factory=list)  # for the user: what was not written, and why
 
 
 def write_exports(project: Project, target: Path, *, report: bool = True) -> Exports:
