@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from qualcode.cli.options import emit, project_option, threshold_option
+from qualcode.cli.options import emit, format_option, project_option, threshold_option
 
 
 @click.command()
@@ -39,15 +39,7 @@ from qualcode.cli.options import emit, project_option, threshold_option
 @threshold_option
 # Not output_options: here -o is the disagreement list, as the issue asks; the figures go to
 # the screen in --format.
-@click.option(
-    "--format",
-    "-f",
-    "fmt",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-    help="Format of the figures on the screen.",
-)
+@format_option("Format of the figures on the screen.")
 @click.option(
     "--output",
     "-o",

@@ -39,16 +39,21 @@ def target_file_option(help: str) -> Callable[[F], F]:
     )
 
 
-def output_options(func: F) -> F:
-    func = click.option(
+def format_option(help: str = "Output format.") -> Callable[[F], F]:
+    """``--format/-f`` table, csv or json (the ``fmt`` argument)."""
+    return click.option(
         "--format",
         "-f",
         "fmt",
         type=click.Choice(["table", "csv", "json"]),
         default="table",
         show_default=True,
-        help="Output format.",
-    )(func)
+        help=help,
+    )
+
+
+def output_options(func: F) -> F:
+    func = format_option()(func)
     return click.option(
         "--output",
         "-o",
