@@ -231,7 +231,16 @@ def decode_tokens(data: str, text: str) -> list[Token]:
 
 def lemmatise_phrase(pipeline: Pipeline, phrase: str) -> tuple[str, ...]:
     """Lemmas of a keyword phrase, the same way segment text is lemmatised."""
-    return tuple(t.lemma for t in tokens_of(pipeline.nlp(phrase)) if not t.is_punct)
+    return lemmatise_phrases(pipeline, [phrase])[0]
+
+
+def lemmatise_phrases(pipeline: Pipeline, phrases: Sequence[str]) -> list[tuple[str, ...]]:
+    """:func:`lemmatise_phrase` for many phrases in one ``nlp.pipe`` (a codebook has thousands
+    of keywords; one pipeline call each cost most of the time of reading them)."""
+    return [
+        tuple(t.lemma for t in tokens_of(doc) if not t.is_punct)
+        for doc in pipeline.nlp.pipe(phrases)
+    ]
 
 
 def to_doc(vocab: Any, text: str, tokens: Sequence[Token]) -> Doc:

@@ -22,7 +22,7 @@ from qualcode.nlp import (
     FLAG_SENT_START,
     Pipeline,
     Token,
-    lemmatise_phrase,
+    lemmatise_phrases,
     to_doc,
 )
 from qualcode.suggest.compounds import CompoundMatcher
@@ -344,25 +344,30 @@ class LexicalSuggester:
         self.phrases_: dict[str, list[tuple[tuple[str, ...], str, str]]] = defaultdict(list)
         compoundable: dict[str, list[tuple[str, str]]] = defaultdict(list)
         self.context_: set[tuple[str, str]] = set()
-        for code in codebook.walk():
-            entries = [(raw, False) for raw in code.keywords]
-            entries += [(raw, True) for raw in code.context]
-            for raw, is_context in entries:
-                exact = raw.startswith("=")
-                keyword = raw.lstrip("=").strip().lower()
-                lemmas = lemmatise_phrase(pipeline, keyword)
-                if not lemmas:
-                    continue
-                if is_context:
-                    self.context_.add((code.path, keyword))
-                if len(lemmas) == 1:
-                    forms = {lemmas[0], keyword}
-                    for form in forms:
-                        self.single_[form].append((code.path, keyword))
-                        if not exact:
-                            compoundable[form].append((code.path, keyword))
-                else:
-                    self.phrases_[lemmas[0]].append((lemmas, code.path, keyword))
+        entries = [
+            (code, raw, is_context)
+            for code in codebook.walk()
+            for raw, is_context in [
+                *((raw, False) for raw in code.keywords),
+                *((raw, True) for raw in code.context),
+            ]
+        ]
+        keywords = [raw.lstrip("=").strip().lower() for _, raw, _ in entries]
+        lemmatised = lemmatise_phrases(pipeline, keywords)
+        for (code, raw, is_context), keyword, lemmas in zip(
+            entries, keywords, lemmatised, strict=True
+        ):
+            if not lemmas:
+                continue
+            if is_context:
+                self.context_.add((code.path, keyword))
+            if len(lemmas) == 1:
+                for form in {lemmas[0], keyword}:
+                    self.single_[form].append((code.path, keyword))
+                    if not raw.startswith("="):  # exact: no compounds
+                        compoundable[form].append((code.path, keyword))
+            else:
+                self.phrases_[lemmas[0]].append((lemmas, code.path, keyword))
         self.compoundable_ = dict(compoundable)
         self.compounds_ = CompoundMatcher(compoundable, known_words)
         # Most of what a token gives depends on its form alone: planned once per (lower, lemma),
