@@ -307,11 +307,16 @@ def annotate_segments(
 def _write(project: Project, rows: Iterable[tuple[int, str, str]]) -> int:
     rows = list(rows)
     with project.transaction() as conn:
-        conn.executemany(
-            "INSERT OR REPLACE INTO segment_nlp (segment_id, pipeline, tokens) VALUES (?, ?, ?)",
-            rows,
-        )
+        store_tokens(conn, rows)
     return len(rows)
+
+
+def store_tokens(conn: Any, rows: Sequence[tuple[int, str, str]]) -> None:
+    """(segment id, pipeline name, encoded tokens) into ``segment_nlp``, inside the caller's
+    transaction."""
+    conn.executemany(
+        "INSERT OR REPLACE INTO segment_nlp (segment_id, pipeline, tokens) VALUES (?, ?, ?)", rows
+    )
 
 
 _VOCABULARY: frozenset[str] | None = None

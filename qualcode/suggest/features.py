@@ -22,7 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qualcode.nlp import Pipeline, Token, decode_tokens, encode_tokens, tokens_of
+from qualcode.nlp import (
+    Pipeline,
+    Token,
+    decode_tokens,
+    encode_tokens,
+    store_tokens,
+    tokens_of,
+)
 
 if TYPE_CHECKING:
     from qualcode.codebook import Codebook
@@ -266,10 +273,7 @@ def _write(
     if not nlp_rows and not feature_rows:
         return
     with project.transaction() as conn:
-        conn.executemany(
-            "INSERT OR REPLACE INTO segment_nlp (segment_id, pipeline, tokens) VALUES (?, ?, ?)",
-            nlp_rows,
-        )
+        store_tokens(conn, nlp_rows)
         conn.executemany(
             "INSERT OR REPLACE INTO segment_features (segment_id, fingerprint, lemmas, lexical)"
             " VALUES (?, ?, ?, ?)",
