@@ -8,8 +8,8 @@ YAML line it is on; loading collects all problems before raising one
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Container, Iterator
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,8 @@ class Codebook:
     description: str = ""
     file: str | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    # set by load_codebook: the file's text and spaCy's version, whose patterns spaCy accepted
+    patterns_digest: str | None = field(default=None, compare=False)
 
     def walk(self) -> Iterator[Code]:
         for code in self.codes:
@@ -142,9 +144,10 @@ class Codebook:
 
 
 class _Problems:
-    def __init__(self) -> None:
+    def __init__(self, *, check_patterns: bool = True) -> None:
         self.items: list[tuple[int | None, str]] = []
         self.warnings: list[str] = []
+        self.check_patterns = check_patterns
 
     def add(self, node: Any, message: str) -> None:
         # a key or value quoted in the message may hold a line break: show it escaped, so the
@@ -281,6 +284,8 @@ def _check_pattern(pattern: Pattern, node: Any, problems: _Problems) -> None:
             f"line {_line(node)}: pattern '{pattern.id}' uses {', '.join(needing)}, which only "
             "works when a trained spaCy model such as nl_core_news_sm is installed"
         )
+    if not problems.check_patterns:
+        return
     try:
         vocab = _shared_vocab()  # first: it imports spaCy the fast way
         from spacy.matcher import Matcher
@@ -352,8 +357,11 @@ def _code(
     )
 
 
-def parse_codebook(text: str, file: str = "<codebook>") -> Codebook:
-    """Parse and validate codebook YAML text. Raises CodebookError listing every problem."""
+def parse_codebook(text: str, file: str = "<codebook>", *, check_patterns: bool = True) -> Codebook:
+    """Parse and validate codebook YAML text. Raises CodebookError listing every problem.
+
+    ``check_patterns=False`` skips spaCy's check of the token patterns (and with it the import
+    of spaCy): for a text whose patterns spaCy accepted before (:func:`patterns_digest`)."""
     import yaml
 
     try:
@@ -371,7 +379,7 @@ def parse_codebook(text: str, file: str = "<codebook>") -> Codebook:
             [(line, f"not valid YAML: {' '.join(str(problem).split())}")],
             hint="check the indentation and quotes around that line",
         ) from exc
-    problems = _Problems()
+    problems = _Problems(check_patterns=check_patterns)
     if root is None:
         raise CodebookError(file, [(None, "the codebook is empty")])
     if not isinstance(root, yaml.MappingNode):
@@ -414,7 +422,18 @@ def parse_codebook(text: str, file: str = "<codebook>") -> Codebook:
     )
 
 
-def load_codebook(path: str | Path) -> Codebook:
+def patterns_digest(text: str) -> str:
+    """Identifies a codebook text together with the spaCy version that checked its patterns."""
+    import hashlib
+    from importlib.metadata import version
+
+    return hashlib.sha256(f"{version('spacy')}\n{text}".encode()).hexdigest()
+
+
+def load_codebook(path: str | Path, *, checked: Container[str] = ()) -> Codebook:
+    """Read and validate a codebook file. If its :func:`patterns_digest` is in ``checked``,
+    spaCy is not asked about its patterns again (the codebook's ``patterns_digest`` tells a
+    caller what to remember)."""
     file = Path(path)
     if not file.exists():
         raise CodebookError(file, [(None, "codebook file not found")])
@@ -425,7 +444,9 @@ def load_codebook(path: str | Path) -> Codebook:
         raise CodebookError(
             file, [(line, "not UTF-8 text")], hint="save the codebook as UTF-8"
         ) from exc
-    return parse_codebook(text, str(file))
+    digest = patterns_digest(text)
+    book = parse_codebook(text, str(file), check_patterns=digest not in checked)
+    return replace(book, patterns_digest=digest)
 
 
 def validate_codebook(path: str | Path) -> tuple[list[tuple[int | None, str]], list[str]]:

@@ -47,10 +47,25 @@ def resolve_codebook(project: Project, codebook: str | Path | Codebook | None = 
             "this project has no codebook yet",
             "pass --codebook FILE (for example codebooks/impact.yaml)",
         )
-    book = load_codebook(path)
+    checked = project.meta(_PATTERNS_CHECKED)
+    book = load_codebook(path, checked=(checked,) if checked else ())
     if codebook or not configured:
         project.update_settings(codebook=str(Path(path).resolve()))
     return merge_project_codes(project, book)
+
+
+_PATTERNS_CHECKED = "codebook_patterns_checked"
+
+
+def remember_checked(conn: Any, book: Codebook) -> None:
+    """Record, inside the caller's transaction, that spaCy accepted ``book``'s patterns: later
+    commands on the same file need not import spaCy to ask again (a second of every re-run
+    that has nothing to tokenise). ``suggest`` calls it when it stores its suggestions."""
+    if book.patterns_digest:
+        conn.execute(
+            "INSERT OR REPLACE INTO project (key, value) VALUES (?, ?)",
+            (_PATTERNS_CHECKED, book.patterns_digest),
+        )
 
 
 def _code_from_spec(spec: dict[str, Any], path: str, parent: str | None) -> Code:

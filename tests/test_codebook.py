@@ -466,3 +466,53 @@ def test_export_unsupported_suffix(tmp_path: Path, name: str) -> None:
     assert_one_line_error(result, "cannot write a codebook as")
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+# -- patterns checked once ---------------------------------------------------------------------
+
+BAD_PATTERN = """
+name: Patroon
+codes:
+  - id: schulden
+    label: Schulden
+    patterns:
+      - id: onbekend
+        pattern: [{FOO: schuld}]
+"""
+
+
+def test_patterns_are_not_checked_again_for_a_text_checked_before(tmp_path: Path) -> None:
+    from qualcode.codebook import patterns_digest
+
+    path = write_yaml(tmp_path, BAD_PATTERN)
+    with pytest.raises(CodebookError, match="spaCy rejects pattern 'onbekend'"):
+        load_codebook(path)
+    # only a digest that the caller remembered for exactly this text skips spaCy's check
+    with pytest.raises(CodebookError):
+        load_codebook(path, checked={patterns_digest("something else")})
+    book = load_codebook(path, checked={patterns_digest(path.read_text(encoding="utf-8"))})
+    assert book.patterns_digest == patterns_digest(path.read_text(encoding="utf-8"))
+
+
+def test_a_project_remembers_the_codebook_spacy_accepted(tmp_path: Path) -> None:
+    from qualcode.codes import resolve_codebook
+    from qualcode.suggest import suggest
+
+    path = tmp_path / "codeboek.yaml"
+    path.write_text(CODING_YAML.read_text(encoding="utf-8"), encoding="utf-8")
+    project_dir = tmp_path / "studie"
+    assert invoke("init", project_dir).exit_code == 0
+    from qualcode.store import open_project
+
+    with open_project(project_dir) as project:
+        book = resolve_codebook(project, path)
+        # reading a codebook writes nothing; suggest remembers it with its suggestions
+        assert project.meta("codebook_patterns_checked") is None
+        suggest(project, codebook=path)
+        assert project.meta("codebook_patterns_checked") == book.patterns_digest
+        # a pattern edited into something spaCy rejects is checked, not trusted
+        extra = BAD_PATTERN.split("codes:\n", 1)[1].replace("id: schulden", "id: nieuw")
+        path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+        with pytest.raises(CodebookError, match="spaCy rejects pattern 'onbekend'"):
+            resolve_codebook(project, path)
+        assert project.meta("codebook_patterns_checked") == book.patterns_digest

@@ -35,6 +35,7 @@ from qualcode.codes import (
     SyncReport,
     code_ids,
     pending_removals,
+    remember_checked,
     resolve_codebook,
     sync_codes,
 )
@@ -499,6 +500,7 @@ def suggest(
         # the codes are synced in the same transaction as the suggestions: a failure or a kill
         # anywhere in suggest leaves the codes and the suggestions as they were
         sync = sync_codes(project, book, removals)
+        remember_checked(conn, book)
         ids = code_ids(project)
         run_id = project.start_run(
             "suggest",
