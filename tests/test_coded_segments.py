@@ -264,3 +264,76 @@ def test_streamed_segments_xlsx_keeps_memory_flat(built: Path, tmp_path: Path) -
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     assert peaks[1] < 3 * peaks[0], peaks
+
+
+def _table_facts(path: Path) -> dict[str, object]:
+    """What a researcher sees of each sheet, read back with openpyxl: values and their types,
+    cell styles, the width of every column, panes and filter."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    book = openpyxl.load_workbook(path)
+    facts: dict[str, object] = {}
+    for sheet in book.worksheets:
+        cells = [
+            (
+                c.coordinate,
+                c.value,
+                type(c.value).__name__,
+                c.font.b,
+                # the colour, not its alpha byte, which Excel ignores in a fill (00 or FF)
+                c.fill.fgColor.rgb[-6:] if c.fill.fill_type else None,
+                c.fill.fill_type,
+                c.alignment.wrap_text,
+                c.alignment.vertical,
+                c.number_format,
+            )
+            for row in sheet.iter_rows()
+            for c in row
+        ]
+        widths = {  # a <col> element may span several columns of one width
+            get_column_letter(n): d.width
+            for d in sheet.column_dimensions.values()
+            for n in range(d.min, d.max + 1)
+        }
+        facts[sheet.title] = (cells, widths, sheet.freeze_panes, sheet.auto_filter.ref)
+    return facts
+
+
+def test_finished_table_looks_like_the_openpyxl_one(tmp_path: Path) -> None:
+    from qualcode.export.tables import save_workbook, write_table, write_xlsx
+
+    rows = [
+        {"name": "=SUM(A1)", "text": "lang\tverhaal\x01 met ë\nen meer", "score": 0.5, "n": 3},
+        {"name": None, "text": True, "score": None, "n": 0},
+        {"name": "-3", "text": "", "score": 2, "n": -1},
+        {"name": "https://example.org", "text": "  spaties  ", "score": 1e-9, "n": 10**12},
+    ]
+    sheets = [("rows", ["name", "text", "score", "n", "leeg"], rows), ("leeg", ["x"], [])]
+    layout = {
+        "widths": {"text": 70, "leeg:x": 12},
+        "wrap": ("text",),
+        "number_formats": {"score": "0.00"},
+    }
+    book = write_xlsx(tmp_path / "openpyxl.xlsx", sheets, streaming=True, **layout)  # type: ignore[arg-type]
+    save_workbook(book, tmp_path / "openpyxl.xlsx")
+    write_table(tmp_path / "table.xlsx", sheets, **layout)  # type: ignore[arg-type]
+    facts = _table_facts(tmp_path / "table.xlsx")
+    assert facts == _table_facts(tmp_path / "openpyxl.xlsx")
+    cells, widths, frozen, ref = facts["rows"]  # type: ignore[misc]
+    values = [c[1] for c in cells[5:]]
+    assert values[:5] == ["'=SUM(A1)", "lang\tverhaal met ë\nen meer", 0.5, 3, None]
+    assert values[6] == "ja" and values[15] == "https://example.org"  # text, not a link
+    assert (widths["B"], widths["A"], frozen, ref) == (70, 8, "A2", "A1:E5")
+    assert facts["leeg"][1:] == ({"A": 12}, "A2", None)  # type: ignore[index]
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_finished_table_in_an_unwritable_place_is_a_plain_os_error(tmp_path: Path) -> None:
+    """The CLI turns an OSError such as this into one line; xlsxwriter's own error it would
+    not know."""
+    from qualcode.export.tables import write_table
+
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(NotADirectoryError):
+        write_table(tmp_path / "a-file" / "x.xlsx", [("rows", ["a"], [{"a": 1}])])

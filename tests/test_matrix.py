@@ -368,3 +368,47 @@ def test_shared_load_counts_the_same_and_only_for_its_status(project) -> None:  
     assert build_matrix(project, kind="frequencies", loaded=wrong).frame.equals(
         build_matrix(project, kind="frequencies").frame
     )
+
+
+def _reference_selection(project, status, coder):  # type: ignore[no-untyped-def]
+    """One status from its own read of the codings, as ``selected_codings`` did it before."""
+    from qualcode.export.matrix import PERSON_CERTAINTY, Selected, check_status
+    from qualcode.models import MACHINE_CODER
+    from qualcode.segments import effective_codings
+
+    out: dict[int, dict[str, Selected]] = {}
+    found = effective_codings(project, coder=coder, statuses=check_status(status))
+    for seg_id, rows in found.items():
+        for row in rows:
+            certainty = PERSON_CERTAINTY if row.coder != MACHINE_CODER else float(row.score or 0)
+            current = out.setdefault(seg_id, {}).get(row.code)
+            if current is None or certainty > current.certainty:
+                out[seg_id][row.code] = Selected(certainty, row.status, row.coder)
+    return out
+
+
+def _in_order(selection):  # type: ignore[no-untyped-def]
+    # the order counts: the first of equally sure codings wins in the quote selection
+    return [(sid, list(found.items())) for sid, found in selection.items()]
+
+
+@pytest.mark.parametrize("coder", [None, "anna", "bram", "qualcode"])
+def test_one_read_selects_each_status_as_its_own_read_did(project, coder) -> None:  # type: ignore[no-untyped-def]
+    from qualcode.export.matrix import STATUS_CHOICES, selected_by_status, selected_codings
+
+    together = selected_by_status(project, STATUS_CHOICES, coder=coder)
+    assert list(together) == list(STATUS_CHOICES)
+    for status in STATUS_CHOICES:
+        expected = _in_order(_reference_selection(project, status, coder))
+        assert _in_order(together[status]) == expected
+        assert _in_order(selected_codings(project, status=status, coder=coder)) == expected
+    assert together["any"] and together["suggested"]
+
+
+def test_an_unknown_coder_is_refused_unless_only_suggestions_are_asked(project) -> None:  # type: ignore[no-untyped-def]
+    from qualcode.errors import QualcodeError
+    from qualcode.export.matrix import selected_by_status
+
+    with pytest.raises(QualcodeError, match="no codings by coder 'zoe'"):
+        selected_by_status(project, ["suggested", "accepted"], coder="zoe")
+    assert selected_by_status(project, ["suggested"], coder="zoe")["suggested"]

@@ -532,25 +532,43 @@ def test_selection_computes_only_the_chosen_columns(project, monkeypatch) -> Non
     assert seen and all(columns <= chosen for columns, chosen in seen)
 
 
-def test_sentence_lemmas_by_slice_equal_filtering_every_token() -> None:
-    from qualcode.export.quotes import _sentence_lemmas, sentence_spans
-    from qualcode.nlp import FLAG_SENT_START, FLAG_STOP, Token
+def _tokens_of(text: str) -> list:  # type: ignore[type-arg]
+    """Tokens as the pipeline stores them: punctuation, stop words, a sentence start after
+    each full stop, lemmas that are and are not the lower-case form."""
+    from qualcode.nlp import FLAG_PUNCT, FLAG_SENT_START, FLAG_STOP, Token
+
+    tokens = []
+    for n, match in enumerate(re.finditer(r"\w+|[^\w\s]", text)):
+        word = match.group().lower()
+        after_stop = n and text[: match.start()].rstrip().endswith((".", "!"))
+        flags = FLAG_SENT_START if n == 0 or after_stop else 0
+        flags |= FLAG_STOP if word in ("ik", "me", "en", "de") else 0
+        flags |= FLAG_PUNCT if not word[0].isalnum() else 0
+        tokens.append(Token(match.start(), match.end(), word, word + "x" if n % 2 else word, flags))
+    return tokens
+
+
+def test_sentence_lemmas_from_stored_tokens_equal_filtering_every_token() -> None:
+    """Reading the stored JSON directly gives what decoding every token gave: the passage's
+    content lemmas, its sentences and their lemmas, for tokens in text order or not."""
+    from qualcode.export.quotes import _sentence_lemmas, _spans, _Tokens, sentence_spans
+    from qualcode.nlp import decode_tokens, encode_tokens
     from qualcode.suggest.similarity import lemma_text
 
-    text = "Ik voel me eenzaam. Geen geld meer! En toen (lacht) kwam de buurvrouw."
-    tokens = []
-    for match in re.finditer(r"\w+|[^\w\s]", text):
-        word = match.group().lower()
-        flags = FLAG_SENT_START if match.start() in (0, 20, 36) else 0
-        flags |= FLAG_STOP if word in ("ik", "me", "en", "de") else 0
-        tokens.append(Token(match.start(), match.end(), word, word + "x", flags))
+    text = "Ik voel me eenzaam. Geen geld meer! En toen (lacht) kwam de buurvrouw, a b."
+    tokens = _tokens_of(text)
     spans = sentence_spans(text, tokens)
-    expected = [lemma_text([t for t in tokens if a <= t.start < b]) for a, b in spans]
-    assert _sentence_lemmas(text, tokens, spans) == expected
-    assert _sentence_lemmas(text, tokens[::-1], spans) == [
-        lemma_text([t for t in tokens[::-1] if a <= t.start < b]) for a, b in spans
-    ]
-    assert "eenzaamx" in expected[0] and "geldx" in expected[1]
+    assert len(spans) == 3
+    for order in (tokens, tokens[::-1]):
+        stored = _Tokens.decode(encode_tokens(order), text)
+        assert stored is not None
+        decoded = decode_tokens(encode_tokens(order), text)
+        assert stored.lemma_text() == lemma_text(decoded)
+        assert _spans(text, stored.sentence_starts) == sentence_spans(text, decoded)
+        expected = [lemma_text([t for t in decoded if a <= t.start < b]) for a, b in spans]
+        assert _sentence_lemmas(text, stored, spans) == expected
+    assert "eenzaamx" in expected[0] and "geld" in expected[1] and " a " not in expected[2]
+    assert _Tokens.decode("[]", text) is None  # no tokens: the plain words are used
 
 
 def test_codings_are_rolled_up_to_every_code_above_them(project) -> None:  # type: ignore[no-untyped-def]
@@ -586,3 +604,141 @@ def test_codings_are_rolled_up_to_every_code_above_them(project) -> None:  # typ
                 k: dict(sorted(v.items())) for k, v in expected.items()
             }
     assert got["impact/sociaal"][-1].coder == "qualcode"
+
+
+# -- the faster paths give what the plain ones gave --------------------------------------------
+
+# Pieces of transcript text where tidying, counting and sentence splitting have edge cases:
+# whitespace of several kinds, ellipses next to words and commas, annotations and brackets that
+# are not annotations, fillers, a word glued to the next sentence.
+PIECES = [
+    "Ja", "nee", "zo.", "En", "toen?", "Dat", "3", "_", "é", " ", "  ", "\n", "\t", "\u00a0",
+    "\u200b", "...", "…", ".", ",", ", ", "!", "-", "'", "(lacht)", "(stilte)", "(iedereen lacht)",
+    "[onverstaanbaar]", "[…]", "[00:12]", "(nee)", "[", "]", "(", ")", "eh", "uhm", "nou ja",
+    "…word",
+]  # fmt: skip
+_TEXT = st.lists(st.sampled_from(PIECES), max_size=14).map("".join)
+
+
+def _reference_tidy(text: str) -> str:
+    from qualcode.export.quotes import _ELLIPSES_RE, DROPPED
+
+    text = re.sub(r"\s+", " ", text).strip()
+    text = _ELLIPSES_RE.sub(DROPPED, text)
+    return re.sub(rf"{DROPPED}(?=\w)", f"{DROPPED} ", text)
+
+
+def _reference_strip_edges(text: str) -> str:
+    from qualcode.export.quotes import _EDGE_ANNOTATION_RE
+
+    while (stripped := _EDGE_ANNOTATION_RE.sub("", text, count=1)) != text:
+        text = stripped
+    return text
+
+
+def _reference_spans(text: str, starts: list[int]) -> list[tuple[int, int]]:
+    from qualcode.text import annotation_spans
+
+    starts = sorted(set(starts))
+    starts[0] = 0
+    for a, b in annotation_spans(text):
+        starts = [a if a < start < b else start for start in starts]
+    starts = sorted(set(starts))
+    ends = [*starts[1:], len(text)]
+    return [(a, b) for a, b in zip(starts, ends, strict=True) if text[a:b].strip()]
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_TEXT, cuts=st.lists(st.integers(0, 60), max_size=5))
+def test_tidying_and_sentences_equal_the_plain_expressions(text: str, cuts: list[int]) -> None:
+    from qualcode.export.quotes import _spans, _strip_edge_annotations, _tidy
+
+    assert _tidy(text) == _reference_tidy(text)
+    assert _strip_edge_annotations(text) == _reference_strip_edges(text)
+    starts = [0, *(c for c in cuts if c <= len(text))]
+    assert _spans(text, starts) == _reference_spans(text, starts)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    sentences=st.lists(_TEXT, min_size=1, max_size=5).map(tuple),
+    first=st.integers(0, 4),
+    length=st.integers(0, 4),
+    no_fillers=st.booleans(),
+)
+def test_stretch_word_count_equals_that_of_its_text(sentences, first, length, no_fillers) -> None:  # type: ignore[no-untyped-def]
+    """Candidates are measured without making their text: '[…]' and the annotations left
+    out at the ends never count as words."""
+    from qualcode.export.quotes import _stretch, _stretch_words
+
+    first = min(first, len(sentences) - 1)
+    end = min(first + length, len(sentences) - 1)
+    text, count = _stretch(sentences, first, end, no_fillers)
+    assert _stretch_words(sentences, first, end, no_fillers) == count == count_words(text)
+
+
+def _reference_mmr(candidates, similarity, n):  # type: ignore[no-untyped-def]
+    """Maximal marginal relevance one candidate at a time, as the selection did it before."""
+    from qualcode.export import quotes as q
+
+    chosen: list[int] = []
+    speakers: set[tuple[str, str]] = set()
+
+    def redundancy(i: int, j: int) -> float:
+        a, b = candidates[i], candidates[j]
+        same_doc = a.unit.segment.document == b.unit.segment.document
+        return (
+            float(similarity.column(j)[i])
+            + (q.SAME_DOCUMENT_PENALTY if same_doc else 0.0)
+            + (q.SAME_GROUP_PENALTY if not same_doc and a.group == b.group else 0.0)
+        )
+
+    while len(chosen) < n:
+        best, best_value = None, 0.0
+        for i, cand in enumerate(candidates):
+            if cand.speaker in speakers:
+                continue
+            worst = max((redundancy(i, j) for j in chosen), default=0.0)
+            value = q.MMR_LAMBDA * cand.relevance - (1 - q.MMR_LAMBDA) * worst
+            if best is None or value > best_value + 1e-12:
+                best, best_value = i, value
+        if best is None:
+            break
+        chosen.append(best)
+        speakers.add(candidates[best].speaker)
+    return [candidates[i] for i in chosen]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_most_representative_chooses_as_one_candidate_at_a_time(seed: int) -> None:
+    """Same choices as the plain loop, ties (equal cosines, equal scores) included."""
+    import random
+
+    from scipy.sparse import csr_matrix
+    from sklearn.preprocessing import normalize
+
+    from qualcode.export.matrix import Selected, Unit
+    from qualcode.export.quotes import _Candidate, _Similarities, most_representative
+    from qualcode.models import Segment
+
+    rng = random.Random(seed)
+    size = rng.randint(0, 40)
+    # few distinct rows and scores, so that equal values are common
+    patterns = [[rng.choice([0, 0, 1, 2]) for _ in range(6)] for _ in range(4)]
+    rows = normalize(csr_matrix([rng.choice(patterns) for _ in range(size)] or [[0] * 6]))
+    candidates = []
+    for n in range(size):
+        doc = f"doc{rng.randint(1, 4)}.txt"
+        segment = Segment(
+            id=n, document_id=0, document=doc, order=n, turn_order=n,
+            speaker=f"S{rng.randint(1, 3)}", role=None, is_interviewer=False, start=0, end=1,
+            text="x",
+        )  # fmt: skip
+        coding = Selected(rng.choice([0.5, 0.75, 1.0]), "suggested", "qualcode")
+        group = rng.choice(["g1", "g2", doc])
+        candidates.append(
+            _Candidate(Unit(segment), coding, rng.choice([0.0, 0.25, 0.5]), None, group)  # type: ignore[arg-type]
+        )
+    for per_code in (1, 3, 5):
+        expected = _reference_mmr(candidates, _Similarities(rows), per_code)
+        assert most_representative(candidates, _Similarities(rows), per_code) == expected

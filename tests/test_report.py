@@ -476,22 +476,53 @@ def test_per_code_out_of_range_is_refused(fixture_project) -> None:  # type: ign
 
 
 def test_passages_and_codings_are_read_once_per_report(fixture_project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The frequency table, the matrix and the quotes share one read of each."""
+    """The frequency table, the matrix, the quotes, the decided part of each bar and the open
+    suggestions share one read of the passages and one of the codings."""
+    from qualcode import segments
     from qualcode.export import matrix, report
     from qualcode.store import open_project
 
     calls: list[str] = []
-    for module in (matrix, report):
-        for name in ("load_units", "selected_codings"):
-            real = getattr(module, name)
+    for module, name in (
+        (matrix, "load_units"),
+        (report, "load_units"),
+        (segments, "effective_codings"),
+    ):
+        real = getattr(module, name)
 
-            def counted(*args, _real=real, _name=name, **kwargs):  # type: ignore[no-untyped-def]
-                calls.append(_name if _name == "load_units" else kwargs.get("status", "accepted"))
-                return _real(*args, **kwargs)
+        def counted(*args, _real=real, _name=name, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append(_name)
+            return _real(*args, **kwargs)
 
-            monkeypatch.setattr(module, name, counted)
+        monkeypatch.setattr(module, name, counted)
     with open_project(fixture_project) as project:
         built = report.build_report(project, status="any")
     assert built.quotes and built.matrix is not None
-    # suggested: the open suggestions; accepted: the decided part of each bar
-    assert sorted(calls) == ["accepted", "any", "load_units", "suggested"]
+    assert sorted(calls) == ["effective_codings", "load_units"]
+
+
+def test_gc_pauses_only_while_the_report_is_built(fixture_project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import gc
+
+    from qualcode.export import quotes, report
+    from qualcode.store import open_project
+
+    seen: list[bool] = []
+    for module, name in ((report, "charts"), (quotes, "_quotes_for")):
+        real = getattr(module, name)
+
+        def spy(*args, _real=real, **kwargs):  # type: ignore[no-untyped-def]
+            seen.append(gc.isenabled())
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, spy)
+    with open_project(fixture_project) as project:
+        assert gc.isenabled()
+        report.build_report(project, status="any")
+        assert gc.isenabled() and seen and not any(seen)
+        gc.disable()  # a caller's own choice is left as it was
+        try:
+            quotes.select_quotes(project, status="any")
+            assert not gc.isenabled()
+        finally:
+            gc.enable()

@@ -185,9 +185,18 @@ def selected_codings(
     machine's suggestions nobody has decided on yet, ``any`` both. With ``coder`` only that
     person's decisions count (and suggestions that person has not decided on).
     """
+    return selected_by_status(project, [status], coder=coder)[status]
+
+
+def selected_by_status(
+    project: Project, statuses: Sequence[str], *, coder: str | None = None
+) -> dict[str, dict[int, dict[str, Selected]]]:
+    """:func:`selected_codings` for each of ``statuses``, from one read of the codings: the
+    report needs three selections, and each read took 0.1 s at 384k words, 0.3 s at a
+    million."""
     from qualcode.segments import effective_codings
 
-    statuses = check_status(status)
+    wanted = {status: check_status(status) for status in statuses}
     if coder is not None and coder != MACHINE_CODER:
         known = {
             r[0]
@@ -195,19 +204,23 @@ def selected_codings(
                 "SELECT DISTINCT coder FROM codings WHERE coder != ?", (MACHINE_CODER,)
             )
         }
-        if coder not in known and status != "suggested":
+        if coder not in known and any(status != "suggested" for status in wanted):
             raise QualcodeError(
                 f"no codings by coder '{coder}' in {project.path}",
                 "coders in this project: " + (", ".join(sorted(known)) or "none yet"),
             )
-    out: dict[int, dict[str, Selected]] = {}
-    for seg_id, rows in effective_codings(project, coder=coder, statuses=statuses).items():
+    every = {s for found in wanted.values() for s in found}
+    out: dict[str, dict[int, dict[str, Selected]]] = {status: {} for status in wanted}
+    for seg_id, rows in effective_codings(project, coder=coder, statuses=every).items():
         for row in rows:
             person = row.coder != MACHINE_CODER
             certainty = PERSON_CERTAINTY if person else float(row.score or 0.0)
-            current = out.setdefault(seg_id, {}).get(row.code)
-            if current is None or certainty > current.certainty:
-                out[seg_id][row.code] = Selected(certainty, row.status, row.coder)
+            for status, found in wanted.items():
+                if row.status not in found:
+                    continue
+                current = out[status].setdefault(seg_id, {}).get(row.code)
+                if current is None or certainty > current.certainty:
+                    out[status][seg_id][row.code] = Selected(certainty, row.status, row.coder)
     return out
 
 

@@ -20,9 +20,11 @@ report can reuse it.
 
 from __future__ import annotations
 
+import gc
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
@@ -156,6 +158,23 @@ class QuoteSelection:
         )
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No rounds of cyclic garbage collection inside; reference counting still frees what is
+    no longer used. Choosing quotes (and drawing a report's charts) makes millions of short
+    lists, and every few of them set off a round that went through every object of the
+    process: half a second at 384k words, a second at a million, more in 'qualcode run' with
+    spaCy loaded. Little of what is made here has cycles (matplotlib's figures); it is
+    collected in the first round after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 # -- attribution -----------------------------------------------------------------------------
 
 
@@ -241,10 +260,17 @@ def attribution(
 # -- readable text ---------------------------------------------------------------------------
 
 
+_DROPPED_BEFORE_WORD_RE = re.compile(rf"{DROPPED}(?=\w)")
+
+
 def _tidy(text: str) -> str:
-    text = re.sub(r"\s+", " ", text).strip()
-    text = _ELLIPSES_RE.sub(DROPPED, text)
-    return re.sub(rf"{DROPPED}(?=\w)", f"{DROPPED} ", text)
+    # str.split() splits on exactly what \s matches, so this is re.sub(r"\s+", " ").strip();
+    # the expressions run only on text with an ellipsis (a quote is tidied many times).
+    text = " ".join(text.split())
+    if "..." in text or DROPPED in text:
+        text = _ELLIPSES_RE.sub(DROPPED, text)
+        text = _DROPPED_BEFORE_WORD_RE.sub(f"{DROPPED} ", text)
+    return text
 
 
 _EDGE_ANNOTATION_RE = re.compile(
@@ -255,6 +281,10 @@ _EDGE_ANNOTATION_RE = re.compile(
 def _strip_edge_annotations(text: str) -> str:
     """'(stilte) Zwaar.' → 'Zwaar.': a quote neither opens nor ends with an annotation."""
     while True:
+        edges = text.strip()
+        # an annotation opens with ( or [ and closes with ) or ]: else nothing to look for
+        if not edges or (edges[0] not in "([" and edges[-1] not in ")]"):
+            return text
         stripped = _EDGE_ANNOTATION_RE.sub("", text, count=1)
         if stripped == text:
             return text
@@ -273,14 +303,24 @@ def sentence_spans(text: str, tokens: Sequence[Any] | None = None) -> list[tuple
     ``. ! ? …`` followed by a capital.
     """
     if tokens:
-        starts = sorted({t.start for n, t in enumerate(tokens) if n == 0 or t.sent_start})
-    else:
-        starts = [0, *(m.end() for m in _SENTENCE_END_RE.finditer(text))]
+        return _spans(text, [t.start for n, t in enumerate(tokens) if n == 0 or t.sent_start])
+    return _spans(text, [0, *(m.end() for m in _SENTENCE_END_RE.finditer(text))])
+
+
+def _spans(text: str, sentence_starts: Sequence[int]) -> list[tuple[int, int]]:
+    starts = sorted(set(sentence_starts))
     starts[0] = 0  # text before the first token belongs to the first sentence
     # A sentence never starts inside an annotation: '(' ends one, 'lacht)' starts the next.
-    for a, b in annotation_spans(text):
-        starts = [a if a < start < b else start for start in starts]
-    starts = sorted(set(starts))
+    # The annotations do not overlap, so only the last one opening before a start can hold it.
+    annotations = annotation_spans(text)
+    if annotations:
+        opens = [a for a, _ in annotations]
+
+        def outside(start: int) -> int:
+            k = bisect_left(opens, start) - 1
+            return opens[k] if k >= 0 and start < annotations[k][1] else start
+
+        starts = sorted({outside(start) for start in starts})
     ends = [*starts[1:], len(text)]
     return [(a, b) for a, b in zip(starts, ends, strict=True) if text[a:b].strip()]
 
@@ -319,9 +359,25 @@ def _stretch(sentences: tuple[str, ...], first: int, end: int, no_fillers: bool)
     # A passage carries several codes and often gives each the same stretch of sentences:
     # its text and word count are made once (they were most of the time of trimming).
     _, words = _prepared(sentences, no_fillers)
+    return _finished(
+        _joined(sentences, first, end, no_fillers),
+        any(words[:first]),
+        cut_after=any(words[end + 1 :]),
+    )
+
+
+def _joined(sentences: tuple[str, ...], first: int, end: int, no_fillers: bool) -> str:
     joined = "".join(sentences[first : end + 1])
-    body = _tidy(remove_fillers(joined) if no_fillers else joined)
-    return _finished(body, any(words[:first]), cut_after=any(words[end + 1 :]))
+    return _tidy(remove_fillers(joined) if no_fillers else joined)
+
+
+@lru_cache(maxsize=32768)
+def _stretch_words(sentences: tuple[str, ...], first: int, end: int, no_fillers: bool) -> int:
+    """The word count of ``_stretch``, without making its text: ``_finished`` only strips
+    annotations from the ends and adds ``[…]``, and neither counts as a word (a test holds
+    the two counts equal). Every coded passage is measured for every code it has; only the
+    few chosen ones need their text."""
+    return count_words(_joined(sentences, first, end, no_fillers))
 
 
 def _finished(body: str, cut_before: bool, *, cut_after: bool) -> tuple[str, int]:
@@ -329,6 +385,25 @@ def _finished(body: str, cut_before: bool, *, cut_after: bool) -> tuple[str, int
     body = _strip_edge_annotations(body)
     text = _tidy((f"{CUT} " if cut_before else "") + body + (f" {CUT}" if cut_after else ""))
     return text, count_words(text)
+
+
+@dataclass(frozen=True)
+class _Stretch:
+    """The sentences ``first`` to ``end`` of a passage that make its quote, and its length;
+    the text is made when asked for (see ``_stretch_words``)."""
+
+    sentences: tuple[str, ...]
+    first: int
+    end: int
+    words: int
+    no_fillers: bool
+    cut: Trimmed | None = None  # an over-long sentence cut short: made at once (rare)
+
+    def trimmed(self) -> Trimmed:
+        if self.cut is not None:
+            return self.cut
+        text, count = _stretch(self.sentences, self.first, self.end, self.no_fillers)
+        return Trimmed(text, count)
 
 
 def trim_quote(
@@ -347,16 +422,32 @@ def trim_quote(
     about the code too, while it fits. ``[…]`` marks sentences left out. None when no stretch
     of the passage is long enough.
     """
-    key = tuple(sentences)
+    stretch = _choose_stretch(
+        tuple(sentences), relevance, min_words=min_words, max_words=max_words, no_fillers=no_fillers
+    )
+    return stretch.trimmed() if stretch is not None else None
+
+
+def _choose_stretch(
+    key: tuple[str, ...],
+    relevance: Sequence[float],
+    *,
+    min_words: int,
+    max_words: int,
+    no_fillers: bool,
+) -> _Stretch | None:
+    """What ``trim_quote`` does, up to making the text."""
     cleaned, words = _prepared(key, no_fillers)
     if not any(words):
         return None
     last = len(cleaned) - 1
     anchor = max(range(len(cleaned)), key=lambda k: (words[k] > 0, relevance[k], -k))
     first = end = anchor
+    cut = None
     if words[anchor] > max_words:
         body = _cut_sentence(cleaned[anchor], min_words, max_words)
-        text, count = _finished(body, any(words[:first]), cut_after=True)
+        cut = Trimmed(*_finished(body, any(words[:first]), cut_after=True))
+        count = cut.words
     else:
         total = words[anchor]
         target = max(min_words, min(TARGET_WORDS, max_words))
@@ -374,10 +465,10 @@ def trim_quote(
             _, _, k = max(options)
             first, end = min(first, k), max(end, k)
             total += words[k]
-        text, count = _stretch(key, first, end, no_fillers)
+        count = _stretch_words(key, first, end, no_fillers)
     if not min_words <= count <= max_words:
         return None
-    return Trimmed(text, count)
+    return _Stretch(key, first, end, count, no_fillers, cut)
 
 
 # -- the space in which 'central' is measured ------------------------------------------------
@@ -392,7 +483,7 @@ class _Space:
     row: dict[int, int]  # segment id -> row in vectors
     sentence_vectors: Any  # sparse, one row per sentence
     sentence_rows: dict[int, tuple[int, int]]  # segment id -> its rows in sentence_vectors
-    sentences: dict[int, list[str]]  # segment id -> sentence texts (verbatim, contiguous)
+    sentences: dict[int, tuple[str, ...]]  # segment id -> sentence texts (verbatim, contiguous)
 
     def centroid(self, ids: Sequence[int]) -> Any:
         import numpy as np
@@ -426,10 +517,46 @@ class _Similarities:
         return self.columns[j]
 
 
-def _stored_tokens(project: Project, units: Sequence[Unit]) -> dict[int, list[Any]]:
-    """Tokens from ``segment_nlp`` of the pipeline that annotated the most passages."""
-    from qualcode.nlp import decode_tokens
+@dataclass(frozen=True)
+class _Tokens:
+    """What the quotes use of a passage's stored tokens: where each token starts, where its
+    sentences start, and each token's content lemma (as ``lemma_text`` takes it; '' for the
+    others). Read straight from the stored JSON: decoding every ``nlp.Token`` only to read
+    these was two thirds of the time of choosing the quotes at a million words."""
 
+    starts: list[int]
+    sentence_starts: list[int]  # of the tokens that start a sentence, the first token's too
+    lemmas: list[str]
+
+    @classmethod
+    def decode(cls, data: str, text: str) -> _Tokens | None:
+        """From ``segment_nlp.tokens`` (see ``nlp.encode_tokens``); None without tokens."""
+        import json
+
+        from qualcode.nlp import FLAG_SENT_START
+        from qualcode.suggest.similarity import NOT_CONTENT, is_content_lemma
+
+        items = json.loads(data)
+        if not items:
+            return None
+        # [start, end, flags] and the lemma when it is not the lower-case form
+        lemmas = [
+            "" if i[2] & NOT_CONTENT else i[3] if len(i) > 3 else text[i[0] : i[1]].lower()
+            for i in items
+        ]
+        return cls(
+            [i[0] for i in items],
+            [items[0][0], *(i[0] for i in items if i[2] & FLAG_SENT_START)],
+            [lemma if lemma and is_content_lemma(lemma) else "" for lemma in lemmas],
+        )
+
+    def lemma_text(self, first: int = 0, end: int | None = None) -> str:
+        """The content lemmas of the tokens ``first`` to ``end``, space-separated."""
+        return " ".join(filter(None, self.lemmas[first:end]))
+
+
+def _stored_tokens(project: Project, units: Sequence[Unit]) -> dict[int, _Tokens]:
+    """Tokens from ``segment_nlp`` of the pipeline that annotated the most passages."""
     names = project.conn.execute(
         "SELECT pipeline, count(*) AS n FROM segment_nlp GROUP BY pipeline ORDER BY n DESC,"
         " pipeline LIMIT 1"
@@ -440,11 +567,11 @@ def _stored_tokens(project: Project, units: Sequence[Unit]) -> dict[int, list[An
     rows = project.conn.execute(
         "SELECT segment_id, tokens FROM segment_nlp WHERE pipeline = ?", (names["pipeline"],)
     )
-    return {
-        r["segment_id"]: decode_tokens(r["tokens"], text[r["segment_id"]])
-        for r in rows
-        if r["segment_id"] in text
-    }
+    out = {}
+    for seg_id, data in rows:
+        if seg_id in text and (tokens := _Tokens.decode(data, text[seg_id])) is not None:
+            out[seg_id] = tokens
+    return out
 
 
 def _plain_words(text: str) -> str:
@@ -453,23 +580,22 @@ def _plain_words(text: str) -> str:
     return " ".join(w for w in _WORD_RE.findall(strip_annotations(text).casefold()) if len(w) > 1)
 
 
-def _build_space(
-    units: Sequence[Unit], tokens: Mapping[int, list[Any]], wanted: set[int]
-) -> _Space:
+def _build_space(units: Sequence[Unit], tokens: Mapping[int, _Tokens], wanted: set[int]) -> _Space:
     from scipy.sparse import csr_matrix
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from qualcode.suggest.similarity import lemma_text
-
     def lemmas(seg_id: int, text: str) -> str:
         toks = tokens.get(seg_id)
-        return lemma_text(toks) if toks else _plain_words(text)
+        return toks.lemma_text() if toks else _plain_words(text)
 
     docs = [lemmas(u.segment.id, u.segment.text) for u in units]
     quotable = [u for u in units if u.segment.id in wanted]
-    spans = {
-        u.segment.id: sentence_spans(u.segment.text, tokens.get(u.segment.id)) for u in quotable
-    }
+    spans = {}
+    for u in quotable:
+        toks = tokens.get(u.segment.id)
+        spans[u.segment.id] = (
+            _spans(u.segment.text, toks.sentence_starts) if toks else sentence_spans(u.segment.text)
+        )
     sentence_docs: list[str] = []
     sentence_rows: dict[int, tuple[int, int]] = {}
     for u in quotable:
@@ -478,7 +604,8 @@ def _build_space(
             u.segment.text, tokens.get(u.segment.id), spans[u.segment.id]
         )
         sentence_rows[u.segment.id] = (first, len(sentence_docs))
-    vectorizer = TfidfVectorizer(sublinear_tf=True, token_pattern=r"\S+", lowercase=False)
+    # str.split finds the same words as token_pattern=r"\S+", without a regular expression
+    vectorizer = TfidfVectorizer(sublinear_tf=True, analyzer=str.split)
     try:
         vectors = vectorizer.fit_transform(docs).tocsr()
         sentence_vectors = vectorizer.transform(sentence_docs).tocsr()
@@ -490,24 +617,28 @@ def _build_space(
         {u.segment.id: n for n, u in enumerate(units)},
         sentence_vectors,
         sentence_rows,
-        {u.segment.id: [u.segment.text[a:b] for a, b in spans[u.segment.id]] for u in quotable},
+        {
+            u.segment.id: tuple(u.segment.text[a:b] for a, b in spans[u.segment.id])
+            for u in quotable
+        },
     )
 
 
 def _sentence_lemmas(
-    text: str, tokens: Sequence[Any] | None, spans: Sequence[tuple[int, int]]
+    text: str, tokens: _Tokens | None, spans: Sequence[tuple[int, int]]
 ) -> list[str]:
     """The content lemmas of each sentence (``spans``) of one passage."""
-    from qualcode.suggest.similarity import lemma_text
-
     if not tokens:
         return [_plain_words(text[a:b]) for a, b in spans]
-    starts = [t.start for t in tokens]
+    starts = tokens.starts
     if any(a > b for a, b in pairwise(starts)):  # not in text order: filter each time
-        return [lemma_text([t for t in tokens if a <= t.start < b]) for a, b in spans]
+        return [
+            " ".join(w for s, w in zip(starts, tokens.lemmas, strict=True) if w and a <= s < b)
+            for a, b in spans
+        ]
     # The tokens are in text order, so a sentence's tokens are one slice: found by bisection
     # instead of testing every token of the passage for every sentence.
-    return [lemma_text(tokens[bisect_left(starts, a) : bisect_left(starts, b)]) for a, b in spans]
+    return [tokens.lemma_text(bisect_left(starts, a), bisect_left(starts, b)) for a, b in spans]
 
 
 def _keywords_of(codes: Sequence[ProjectCode]) -> set[str]:
@@ -582,7 +713,7 @@ class _Candidate:
     unit: Unit
     coding: Selected
     centrality: float
-    trimmed: Trimmed
+    stretch: _Stretch
     group: str  # the setting (group, type, place) or else the document
 
     @property
@@ -602,32 +733,46 @@ def most_representative(
     ``similarity.column(j)[i]`` is the cosine of candidates i and j; a second quote from the
     same document, or from another document of the same group, counts as more redundant.
     """
+    import numpy as np
+
     chosen: list[int] = []
     speakers: set[tuple[str, str]] = set()
-
-    def redundancy(i: int, j: int) -> float:
-        a, b = candidates[i], candidates[j]
-        same_doc = a.unit.segment.document == b.unit.segment.document
-        return (
-            float(similarity.column(j)[i])
-            + (SAME_DOCUMENT_PENALTY if same_doc else 0.0)
-            + (SAME_GROUP_PENALTY if not same_doc and a.group == b.group else 0.0)
-        )
-
+    # The redundancy of every candidate with one chosen quote is one column of numbers, each
+    # summed in the order a single one was (cosine, then the document or group penalty), so
+    # the values and hence the choices are those of candidate-by-candidate arithmetic.
+    relevance = np.array([c.relevance for c in candidates], dtype=float)
+    document = _numbered([c.unit.segment.document for c in candidates])
+    group = _numbered([c.group for c in candidates])
+    speaker = [c.speaker for c in candidates]
+    worst = np.zeros(len(candidates))  # the highest redundancy with a chosen quote
     while len(chosen) < n:
+        values = (MMR_LAMBDA * relevance - (1 - MMR_LAMBDA) * worst).tolist()
         best, best_value = None, 0.0
-        for i, cand in enumerate(candidates):
-            if cand.speaker in speakers:
+        for i, value in enumerate(values):
+            if speaker[i] in speakers:
                 continue
-            worst = max((redundancy(i, j) for j in chosen), default=0.0)
-            value = MMR_LAMBDA * cand.relevance - (1 - MMR_LAMBDA) * worst
             if best is None or value > best_value + 1e-12:
                 best, best_value = i, value
         if best is None:
             break
         chosen.append(best)
-        speakers.add(candidates[best].speaker)
+        speakers.add(speaker[best])
+        same_doc = document == document[best]
+        redundancy = (
+            similarity.column(best)
+            + np.where(same_doc, SAME_DOCUMENT_PENALTY, 0.0)
+            + np.where(~same_doc & (group == group[best]), SAME_GROUP_PENALTY, 0.0)
+        )
+        worst = redundancy if len(chosen) == 1 else np.maximum(worst, redundancy)
     return [candidates[i] for i in chosen]
+
+
+def _numbered(values: Sequence[str]) -> Any:
+    """The values as an array of numbers, equal where the values are equal."""
+    import numpy as np
+
+    numbers: dict[str, int] = {}
+    return np.array([numbers.setdefault(v, len(numbers)) for v in values], dtype=np.int64)
 
 
 def possible_names(project: Project) -> list[str]:
@@ -653,6 +798,7 @@ def _scope(
     return [c for c in codes if c.path in wanted]
 
 
+@gc_paused()
 def select_quotes(
     project: Project,
     *,
@@ -686,11 +832,8 @@ def select_quotes(
     if not per_code_coded:
         raise nothing_selected(project, status, coder, ", ".join(refs))
     wanted = {sid for found in per_code_coded.values() for sid in found}
-    space = _build_space(
-        list(units.values()), _stored_tokens(project, list(units.values())), wanted
-    )
+    passages = _Passages.of(project, units, wanted, _KeywordIndex(all_codes))
     names = possible_names(project)
-    index = _KeywordIndex(all_codes)
     result = QuoteSelection([], status, coder, per_code, no_fillers, min_words, max_words)
     for code in scope:
         coded = per_code_coded.get(code.path)
@@ -698,7 +841,7 @@ def select_quotes(
             result.skipped.append(code.path)
             continue
         chosen, too_short = _quotes_for(
-            code, subtree(all_codes, code.path), coded, units, space, index, result
+            code, subtree(all_codes, code.path), coded, passages, result
         )
         quotes = tuple(_quote(code, c, names) for c in chosen)
         result.codes.append(
@@ -738,42 +881,75 @@ def _coded_per_code(
     return out
 
 
+@dataclass(frozen=True)
+class _Passages:
+    """The coded passages as every code of one selection uses them, made once."""
+
+    units: Mapping[int, Unit]
+    space: _Space
+    keyword_rows: dict[str, Any]  # keyword -> rows of space.sentence_vectors containing it
+    groups: dict[int, str]  # segment id -> setting (group, type, place) or else the document
+
+    @classmethod
+    def of(
+        cls, project: Project, units: Mapping[int, Unit], wanted: set[int], index: _KeywordIndex
+    ) -> _Passages:
+        import numpy as np
+
+        listed = list(units.values())
+        space = _build_space(listed, _stored_tokens(project, listed), wanted)
+        rows: dict[str, list[int]] = {}
+        for sid, (first, _) in space.sentence_rows.items():
+            for row, sentence in enumerate(space.sentences[sid], start=first):
+                for keyword in index.keywords_in(sentence):
+                    rows.setdefault(keyword, []).append(row)
+        groups = {
+            sid: setting_of(units[sid].doc_attributes) or units[sid].segment.document
+            for sid in wanted
+        }
+        return cls(units, space, {k: np.array(r) for k, r in rows.items()}, groups)
+
+    def sentence_relevance(self, centroid: Any, keywords: set[str]) -> Any:
+        """Every sentence's cosine with ``centroid``, plus ``KEYWORD_BONUS`` where it contains
+        one of ``keywords``."""
+        import numpy as np
+
+        relevance = self.space.sentence_vectors @ centroid
+        found = [self.keyword_rows[k] for k in keywords if k in self.keyword_rows]
+        if found:
+            hit = np.zeros(len(relevance), dtype=bool)
+            hit[np.concatenate(found)] = True
+            relevance[hit] += KEYWORD_BONUS
+        return relevance
+
+
 def _quotes_for(
     code: ProjectCode,
     family: Sequence[ProjectCode],
     coded: Mapping[int, Selected],
-    units: Mapping[int, Unit],
-    space: _Space,
-    index: _KeywordIndex,
+    passages: _Passages,
     settings: QuoteSelection,
 ) -> tuple[list[_Candidate], int]:
+    units, space = passages.units, passages.space
     ids = sorted(coded, key=lambda i: (units[i].segment.document, units[i].segment.order))
     centroid = space.centroid(ids)
     centrality = space.vectors @ centroid
-    sentence_relevance = space.sentence_vectors @ centroid
-    keywords = _keywords_of(family)
+    sentence_relevance = passages.sentence_relevance(centroid, _keywords_of(family))
     candidates = []
     for sid in ids:
-        sentences = space.sentences[sid]
         first, end = space.sentence_rows[sid]
-        relevance = [float(v) for v in sentence_relevance[first:end]]
-        if keywords:
-            relevance = [
-                r + (0.0 if keywords.isdisjoint(index.keywords_in(s)) else KEYWORD_BONUS)
-                for r, s in zip(relevance, sentences, strict=True)
-            ]
-        trimmed = trim_quote(
-            sentences,
-            relevance,
+        stretch = _choose_stretch(
+            space.sentences[sid],
+            sentence_relevance[first:end].tolist(),
             min_words=settings.min_words,
             max_words=settings.max_words,
             no_fillers=settings.no_fillers,
         )
-        if trimmed is not None:
-            unit = units[sid]
-            group = setting_of(unit.doc_attributes) or unit.segment.document
+        if stretch is not None:
             score = float(centrality[space.row[sid]])
-            candidates.append(_Candidate(unit, coded[sid], score, trimmed, group))
+            candidates.append(
+                _Candidate(units[sid], coded[sid], score, stretch, passages.groups[sid])
+            )
     similarity = space.similarities([c.unit.segment.id for c in candidates])
     chosen = most_representative(candidates, similarity, settings.per_code)
     return chosen, len(ids) - len(candidates)
@@ -781,10 +957,11 @@ def _quotes_for(
 
 def _quote(code: ProjectCode, cand: _Candidate, names: Sequence[str]) -> Quote:
     seg = cand.unit.segment
+    trimmed = cand.stretch.trimmed()
     return Quote(
         code=code.path,
         label=code.label,
-        text=cand.trimmed.text,
+        text=trimmed.text,
         attribution=attribution(
             role=seg.role,
             label=seg.speaker,
@@ -798,7 +975,7 @@ def _quote(code: ProjectCode, cand: _Candidate, names: Sequence[str]) -> Quote:
         score=round(cand.coding.certainty, 3),
         status=cand.coding.status,
         centrality=round(cand.centrality, 3),
-        words=cand.trimmed.words,
+        words=trimmed.words,
     )
 
 

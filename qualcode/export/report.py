@@ -49,7 +49,7 @@ from qualcode.export.matrix import (
     output_path,
     project_codes,
     roll_up,
-    selected_codings,
+    selected_by_status,
     status_description,
     unwritable,
 )
@@ -57,6 +57,7 @@ from qualcode.export.quotes import (
     PER_CODE,
     Quote,
     attribution,
+    gc_paused,
     mentions_name,
     name_words_of,
     possible_names,
@@ -368,10 +369,14 @@ class _Counts:
 
 
 def _count(
-    project: Project, loaded: Loaded, open_selected: dict[int, dict[str, Selected]]
+    project: Project,
+    loaded: Loaded,
+    open_selected: dict[int, dict[str, Selected]],
+    accepted: dict[int, dict[str, Selected]],
 ) -> _Counts:
     """Passages and documents per code with the frequency table of ``export/matrix.py``; the
-    passages with a person's decision and with an open suggestion by its counting rule."""
+    passages with a person's decision (``accepted``, read when the status is ``any``) and with
+    an open suggestion by its counting rule."""
     units, status = loaded.units, loaded.status
     frequencies = build_matrix(project, kind="frequencies", status=status, loaded=loaded)
     frame = frequencies.frame
@@ -379,7 +384,7 @@ def _count(
     codes = list(frequencies.rows.keys)
     passages = {c: int(frame.loc[c, TOTAL]) for c in codes}
     if status == "any":
-        decided = _per_code(units, selected_codings(project, status="accepted"), frequencies)
+        decided = _per_code(units, accepted, frequencies)
     elif status == "accepted":
         decided = passages
     else:
@@ -656,6 +661,7 @@ def _date(stamp: str | None) -> str:
 # -- building the report ---------------------------------------------------------------------
 
 
+@gc_paused()
 def build_report(
     project: Project, *, status: str | None = None, per_code: int = PER_CODE
 ) -> Report:
@@ -676,13 +682,16 @@ def build_report(
     chosen = status or default_status(project)
     units = load_units(project)
     unit_ids = {u.segment.id for u in units}
+    # the codings read once: counted by the frequency table, the matrix and the quotes, and
+    # the open suggestions and (under 'any') the decisions among them
+    selections = selected_by_status(
+        project,
+        list(dict.fromkeys([chosen, "suggested", *(["accepted"] if chosen == "any" else [])])),
+    )
     open_selected = {
-        sid: found
-        for sid, found in selected_codings(project, status="suggested").items()
-        if sid in unit_ids
+        sid: found for sid, found in selections["suggested"].items() if sid in unit_ids
     }
-    # read once, counted by the frequency table, the matrix and the quotes
-    loaded = Loaded(units, selected_codings(project, status=chosen), chosen)
+    loaded = Loaded(units, selections[chosen], chosen)
     nothing = not any(sid in unit_ids for sid in loaded.selected)
     if nothing and status is not None:
         raise nothing_selected(project, chosen, None)
@@ -711,7 +720,7 @@ def build_report(
         counts = _Counts({}, {}, {}, {}, {}, 0)
         quotes: dict[str, Any] = {}
     else:
-        counts = _count(project, loaded, open_selected)
+        counts = _count(project, loaded, open_selected, selections.get("accepted", {}))
         report.counting_rule = counting_rule(chosen)
         report.charts = charts(codes, counts, chosen)
         _add_matrix(report, project, codes, counts, loaded)

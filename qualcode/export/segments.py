@@ -70,7 +70,7 @@ def coded_segment_rows(
 
 
 def write_segments(rows: list[dict[str, Any]], path: str | Path) -> Path:
-    from qualcode.export.tables import save_workbook, write_csv, write_xlsx
+    from qualcode.export.tables import write_csv, write_table
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +78,7 @@ def write_segments(rows: list[dict[str, Any]], path: str | Path) -> Path:
     if suffix == ".csv":
         write_csv(target, COLUMNS, rows)
     elif suffix == ".xlsx":
-        book = write_xlsx(
+        write_table(
             target,
             [("coded segments", COLUMNS, rows)],
             widths={
@@ -91,9 +91,7 @@ def write_segments(rows: list[dict[str, Any]], path: str | Path) -> Path:
                 "role": 18,
             },
             wrap=("text", "explanation"),
-            streaming=True,  # tens of thousands of rows at a million words
         )
-        save_workbook(book, target)
     else:
         raise QualcodeError(f"cannot write '{target.name}'", "use a .csv or .xlsx file name")
     return target

@@ -41,11 +41,11 @@ def profile_parts(code: Code) -> list[ProfilePart]:
     return parts
 
 
-_NOT_CONTENT = FLAG_PUNCT | FLAG_ANNOTATION | FLAG_STOP
+NOT_CONTENT = FLAG_PUNCT | FLAG_ANNOTATION | FLAG_STOP
 _IS_CONTENT: dict[str, bool] = {}
 
 
-def _content_lemma(lemma: str) -> bool:
+def is_content_lemma(lemma: str) -> bool:
     """At least two characters, one of them a letter (memoised: called for every token)."""
     known = _IS_CONTENT.get(lemma)
     if known is None:
@@ -56,7 +56,7 @@ def _content_lemma(lemma: str) -> bool:
 def lemma_text(tokens: Sequence[Token]) -> str:
     """Content lemmas of a token list, space-separated (the TF-IDF input)."""
     return " ".join(
-        t.lemma for t in tokens if not t.flags & _NOT_CONTENT and _content_lemma(t.lemma)
+        t.lemma for t in tokens if not t.flags & NOT_CONTENT and is_content_lemma(t.lemma)
     )
 
 
