@@ -470,15 +470,8 @@ def test_export_unsupported_suffix(tmp_path: Path, name: str) -> None:
 
 # -- patterns checked once ---------------------------------------------------------------------
 
-BAD_PATTERN = """
-name: Patroon
-codes:
-  - id: schulden
-    label: Schulden
-    patterns:
-      - id: onbekend
-        pattern: [{FOO: schuld}]
-"""
+# one of the cases above: a pattern spaCy rejects ('onbekend', on a code with id 'schulden')
+BAD_PATTERN = textwrap.dedent(CASES["pattern with an unknown attribute"][0]).lstrip("\n")
 
 
 def test_patterns_are_not_checked_again_for_a_text_checked_before(tmp_path: Path) -> None:

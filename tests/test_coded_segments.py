@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from coding_helpers import (
@@ -173,20 +174,25 @@ def test_export_unsupported_suffix(built: Path, tmp_path: Path) -> None:
 # -- the xlsx writer (export/tables.py) ------------------------------------------------------
 
 
-def _sheet_facts(path: Path) -> dict[str, object]:
-    """What a researcher sees of each sheet: values, cell styles, widths, panes, filter, footer,
-    visibility and dropdowns."""
+def _sheet_facts(path: Path) -> dict[str, dict[str, Any]]:
+    """What a researcher sees of each sheet, read back with openpyxl: per cell its value and
+    type, bold, fill, wrap, alignment and number format; the width of every column, panes,
+    filter, footer, visibility and dropdowns."""
     import openpyxl
+    from openpyxl.utils import get_column_letter
 
     book = openpyxl.load_workbook(path)
-    facts: dict[str, object] = {}
+    facts: dict[str, dict[str, Any]] = {}
     for sheet in book.worksheets:
         cells = [
             (
                 c.coordinate,
                 c.value,
+                type(c.value).__name__,
                 c.font.b,
-                c.fill.fgColor.rgb if c.fill.fill_type else None,
+                # the colour, not its alpha byte, which Excel ignores in a fill (00 or FF)
+                c.fill.fgColor.rgb[-6:] if c.fill.fill_type else None,
+                c.fill.fill_type,
                 c.alignment.wrap_text,
                 c.alignment.vertical,
                 c.number_format,
@@ -194,15 +200,21 @@ def _sheet_facts(path: Path) -> dict[str, object]:
             for row in sheet.iter_rows()
             for c in row
         ]
-        facts[sheet.title] = (
-            cells,
-            {k: d.width for k, d in sheet.column_dimensions.items()},
-            sheet.freeze_panes,
-            sheet.auto_filter.ref,
-            sheet.oddFooter.left.text,
-            sheet.sheet_state,
-            [(str(v.sqref), v.formula1) for v in sheet.data_validations.dataValidation],
-        )
+        facts[sheet.title] = {
+            "cells": cells,
+            "widths": {  # a <col> element may span several columns of one width
+                get_column_letter(n): d.width
+                for d in sheet.column_dimensions.values()
+                for n in range(d.min, d.max + 1)
+            },
+            "frozen": sheet.freeze_panes,
+            "filter": sheet.auto_filter.ref,
+            "footer": sheet.oddFooter.left.text,
+            "state": sheet.sheet_state,
+            "dropdowns": [
+                (str(v.sqref), v.formula1) for v in sheet.data_validations.dataValidation
+            ],
+        }
     return facts
 
 
@@ -237,15 +249,21 @@ def test_streamed_xlsx_looks_the_same_as_the_ordinary_one(tmp_path: Path) -> Non
     ordinary, streamed = _write_both_ways(tmp_path, rows)
     facts = _sheet_facts(streamed)
     assert facts == _sheet_facts(ordinary)
-    cells, widths, frozen, ref, footer, _, validations = facts["rows"]  # type: ignore[misc]
+    sheet = facts["rows"]
+    cells = sheet["cells"]
     assert [c[1] for c in cells[:3]] == ["name", "text", "score"]
-    assert all(c[2] and c[3] == "00DDEBF7" for c in cells[:3])  # bold, coloured header
+    assert all(c[3] and c[4] == "DDEBF7" for c in cells[:3])  # bold, coloured header
     assert [c[1] for c in cells[3:6]] == ["'=SUM(A1)", "lang\tverhaal met ë", 0.5]
-    assert [c[4] for c in cells[3:6]] == [None, True, None]  # only long text wraps
-    assert {c[5] for c in cells[3:]} == {"top"} and cells[5][6] == "0.00"
-    assert (widths["B"], frozen, ref, footer) == (70, "A2", "A1:C4", "a footer note")
-    assert validations == [("A2:A9", "codes!$A$1:$A$2")]
-    assert facts["codes"][5] == "hidden"  # type: ignore[index]
+    assert [c[6] for c in cells[3:6]] == [None, True, None]  # only long text wraps
+    assert {c[7] for c in cells[3:]} == {"top"} and cells[5][8] == "0.00"
+    assert (sheet["widths"]["B"], sheet["frozen"], sheet["filter"], sheet["footer"]) == (
+        70,
+        "A2",
+        "A1:C4",
+        "a footer note",
+    )
+    assert sheet["dropdowns"] == [("A2:A9", "codes!$A$1:$A$2")]
+    assert facts["codes"]["state"] == "hidden"
 
 
 def test_streamed_segments_xlsx_keeps_memory_flat(built: Path, tmp_path: Path) -> None:
@@ -266,40 +284,6 @@ def test_streamed_segments_xlsx_keeps_memory_flat(built: Path, tmp_path: Path) -
     assert peaks[1] < 3 * peaks[0], peaks
 
 
-def _table_facts(path: Path) -> dict[str, object]:
-    """What a researcher sees of each sheet, read back with openpyxl: values and their types,
-    cell styles, the width of every column, panes and filter."""
-    import openpyxl
-    from openpyxl.utils import get_column_letter
-
-    book = openpyxl.load_workbook(path)
-    facts: dict[str, object] = {}
-    for sheet in book.worksheets:
-        cells = [
-            (
-                c.coordinate,
-                c.value,
-                type(c.value).__name__,
-                c.font.b,
-                # the colour, not its alpha byte, which Excel ignores in a fill (00 or FF)
-                c.fill.fgColor.rgb[-6:] if c.fill.fill_type else None,
-                c.fill.fill_type,
-                c.alignment.wrap_text,
-                c.alignment.vertical,
-                c.number_format,
-            )
-            for row in sheet.iter_rows()
-            for c in row
-        ]
-        widths = {  # a <col> element may span several columns of one width
-            get_column_letter(n): d.width
-            for d in sheet.column_dimensions.values()
-            for n in range(d.min, d.max + 1)
-        }
-        facts[sheet.title] = (cells, widths, sheet.freeze_panes, sheet.auto_filter.ref)
-    return facts
-
-
 def test_finished_table_looks_like_the_openpyxl_one(tmp_path: Path) -> None:
     from qualcode.export.tables import save_workbook, write_table, write_xlsx
 
@@ -318,14 +302,16 @@ def test_finished_table_looks_like_the_openpyxl_one(tmp_path: Path) -> None:
     book = write_xlsx(tmp_path / "openpyxl.xlsx", sheets, streaming=True, **layout)  # type: ignore[arg-type]
     save_workbook(book, tmp_path / "openpyxl.xlsx")
     write_table(tmp_path / "table.xlsx", sheets, **layout)  # type: ignore[arg-type]
-    facts = _table_facts(tmp_path / "table.xlsx")
-    assert facts == _table_facts(tmp_path / "openpyxl.xlsx")
-    cells, widths, frozen, ref = facts["rows"]  # type: ignore[misc]
-    values = [c[1] for c in cells[5:]]
+    facts = _sheet_facts(tmp_path / "table.xlsx")
+    assert facts == _sheet_facts(tmp_path / "openpyxl.xlsx")
+    sheet = facts["rows"]
+    values = [c[1] for c in sheet["cells"][5:]]
     assert values[:5] == ["'=SUM(A1)", "lang\tverhaal met ë\nen meer", 0.5, 3, None]
     assert values[6] == "ja" and values[15] == "https://example.org"  # text, not a link
-    assert (widths["B"], widths["A"], frozen, ref) == (70, 8, "A2", "A1:E5")
-    assert facts["leeg"][1:] == ({"A": 12}, "A2", None)  # type: ignore[index]
+    widths = sheet["widths"]
+    assert (widths["B"], widths["A"], sheet["frozen"], sheet["filter"]) == (70, 8, "A2", "A1:E5")
+    empty = facts["leeg"]
+    assert (empty["widths"], empty["frozen"], empty["filter"]) == ({"A": 12}, "A2", None)
     assert not list(tmp_path.glob("*.tmp"))
 
 
