@@ -47,6 +47,13 @@ def main() -> None:
         name = f"held out ({len(reference)})"
         table("qualcode suggestions", {name: score(reference, machine, book)})
         table("keyword baseline", {name: score(reference, baseline, book)})
+        second = heldout / "coder_b.csv"
+        if second.exists():  # a second, independent coder: the ceiling a machine can reach
+            other = load_reference(second, project, book)
+            both = f"{len(other)} passages"
+            table("second coder against the reference", {both: score(reference, other, book)})
+            table("qualcode against the second coder", {both: score(other, machine, book)})
+            table("keyword baseline against the second coder", {both: score(other, baseline, book)})
     if args.project is None:
         shutil.rmtree(folder, ignore_errors=True)
 
