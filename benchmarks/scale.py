@@ -83,7 +83,7 @@ STAGES = (
     ("qualcode.ingest", "ingest_files", "ingest"),
     ("qualcode.suggest", "suggest", "suggest"),
     ("qualcode.suggest.features", "update", "suggest: tokenise + match new segments"),
-    ("qualcode.suggest.features", "load", "suggest: load stored matches and lemmas"),
+    ("qualcode.suggest.features", "stored", "suggest: load stored matches and lemmas"),
     ("qualcode.suggest.space", "fitted", "suggest: similarity space (fit or fold in)"),
     ("qualcode.suggest", "_combine", "suggest: combine scores"),
     ("qualcode.suggest", "suggest_from_scores", "suggest: learn + select"),

@@ -219,10 +219,26 @@ def encode_tokens(tokens: Sequence[Token]) -> str:
     )
 
 
+# what decoding a damaged ``segment_nlp.tokens`` value raises (bad JSON, wrong shapes)
+DAMAGED_TOKENS = (ValueError, TypeError, IndexError, KeyError)
+
+
+def decoded_or_none(data: str, text: str) -> list[Token] | None:
+    """:func:`decode_tokens`, or None when the stored value is damaged: tokens are derived
+    data, so callers compute them again (or do without) instead of failing."""
+    try:
+        return decode_tokens(data, text)
+    except DAMAGED_TOKENS:
+        return None
+
+
 def decode_tokens(data: str, text: str) -> list[Token]:
+    items = json.loads(data)
+    if not isinstance(items, list):
+        raise TypeError("stored tokens are not a list")
     out = []
     append = out.append
-    for item in json.loads(data):
+    for item in items:
         start, end, flags = item[0], item[1], item[2]
         lower = text[start:end].lower()
         append(Token(start, end, lower, item[3] if len(item) > 3 else lower, flags))

@@ -16,6 +16,7 @@ from coding_helpers import (
     build_project,
     codings,
     connect,
+    invoke,
     suggested,
     write,
 )
@@ -367,6 +368,53 @@ def test_a_damaged_stored_space_is_fitted_again(built: Path, tmp_path: Path) -> 
         report = suggest(project)
     assert report.work is not None and report.work.refitted
     assert _scores(project_dir) == before
+
+
+@pytest.mark.parametrize("value", ["{broken", "[1, 2]", "null"])
+def test_damaged_stored_matches_are_computed_again(built: Path, tmp_path: Path, value: str) -> None:
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    before = _scores(project_dir)
+    with connect(project_dir) as conn:
+        damaged = conn.execute("SELECT segment_id FROM segment_features LIMIT 2").fetchall()
+        conn.executemany(
+            "UPDATE segment_features SET lexical = ? WHERE segment_id = ?",
+            [(value, sid) for (sid,) in damaged],
+        )
+    with open_project(project_dir) as project:
+        report = suggest(project)
+    assert report.work is not None
+    assert (report.work.tokenised, report.work.matched) == (0, 2)  # tokens were fine
+    assert _scores(project_dir) == before
+
+
+@pytest.mark.parametrize("value", ["[[0,", "[[0]]", "{}"])
+def test_damaged_stored_tokens_are_made_again_and_the_report_still_quotes(
+    built: Path, tmp_path: Path, value: str
+) -> None:
+    project_dir = shutil.copytree(built, tmp_path / "p")
+    before = _scores(project_dir)
+    with connect(project_dir) as conn:
+        damaged = [r[0] for r in conn.execute("SELECT segment_id FROM segment_nlp LIMIT 3")]
+        conn.executemany(
+            "UPDATE segment_nlp SET tokens = ? WHERE segment_id = ?",
+            [(value, sid) for sid in damaged],
+        )
+    # the report reads the stored tokens for its quotes: damaged ones are plain words there
+    result = invoke("report", "--project", project_dir, "-o", tmp_path / "r.html")
+    assert result.exit_code == 0, result.output
+    with connect(project_dir) as conn:
+        conn.execute("DELETE FROM segment_features")  # so that suggest needs the tokens
+    with open_project(project_dir) as project:
+        report = suggest(project)
+    assert report.work is not None and report.work.tokenised == 3
+    assert _scores(project_dir) == before
+    with connect(project_dir) as conn:
+        repaired = conn.execute(
+            f"SELECT count(*) FROM segment_nlp WHERE tokens = ? AND segment_id IN"
+            f" ({','.join('?' * len(damaged))})",
+            (value, *damaged),
+        ).fetchone()[0]
+    assert repaired == 0
 
 
 def test_a_broken_model_folder_gives_a_one_line_error(built: Path, tmp_path: Path) -> None:

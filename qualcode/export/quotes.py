@@ -533,22 +533,25 @@ class _Tokens:
         """From ``segment_nlp.tokens`` (see ``nlp.encode_tokens``); None without tokens."""
         import json
 
-        from qualcode.nlp import FLAG_SENT_START
+        from qualcode.nlp import DAMAGED_TOKENS, FLAG_SENT_START
         from qualcode.suggest.similarity import NOT_CONTENT, is_content_lemma
 
-        items = json.loads(data)
-        if not items:
+        try:
+            items = json.loads(data)
+            if not items:
+                return None
+            # [start, end, flags] and the lemma when it is not the lower-case form
+            lemmas = [
+                "" if i[2] & NOT_CONTENT else i[3] if len(i) > 3 else text[i[0] : i[1]].lower()
+                for i in items
+            ]
+            return cls(
+                [i[0] for i in items],
+                [items[0][0], *(i[0] for i in items if i[2] & FLAG_SENT_START)],
+                [lemma if lemma and is_content_lemma(lemma) else "" for lemma in lemmas],
+            )
+        except DAMAGED_TOKENS:  # derived data: the passage is quoted from its plain words
             return None
-        # [start, end, flags] and the lemma when it is not the lower-case form
-        lemmas = [
-            "" if i[2] & NOT_CONTENT else i[3] if len(i) > 3 else text[i[0] : i[1]].lower()
-            for i in items
-        ]
-        return cls(
-            [i[0] for i in items],
-            [items[0][0], *(i[0] for i in items if i[2] & FLAG_SENT_START)],
-            [lemma if lemma and is_content_lemma(lemma) else "" for lemma in lemmas],
-        )
 
     def lemma_text(self, first: int = 0, end: int | None = None) -> str:
         """The content lemmas of the tokens ``first`` to ``end``, space-separated."""

@@ -40,7 +40,7 @@ from qualcode.codes import (
     sync_codes,
 )
 from qualcode.models import MACHINE_CODER, Segment
-from qualcode.nlp import Pipeline, PipelineInfo, Token, decode_tokens, load_pipeline
+from qualcode.nlp import Pipeline, PipelineInfo, Token, decoded_or_none, load_pipeline
 from qualcode.segments import coded_units
 from qualcode.store import Project, now
 
@@ -148,7 +148,8 @@ def load_tokens(
             "SELECT segment_id, tokens FROM segment_nlp WHERE pipeline = ?", (pipeline.name,)
         ).fetchall()
     )
-    return [decode_tokens(rows[s.id], s.text) if s.id in rows else [] for s in segments]
+    # a damaged stored value counts as no tokens (the next suggest tokenises it again)
+    return [(decoded_or_none(rows[s.id], s.text) or []) if s.id in rows else [] for s in segments]
 
 
 def score_all(
@@ -199,7 +200,8 @@ def score_project(
 
     info = pipeline_info(model)
     key = features.lexical_fingerprint(codebook, info.name, WEIGHTS)
-    todo = features.missing(project, segments, key)
+    kept = features.stored(project, segments, key)
+    todo = [s for s in segments if s.id not in kept]
     tokenised = 0
     if todo:
         pipeline = load_pipeline(model)
@@ -211,8 +213,9 @@ def score_project(
             key,
             progress=(lambda d, t: progress("analysing", d, t)) if progress else None,
         )
-    kept = features.load(project, segments, key)
-    segment_lemmas = [f.lemmas for f in kept]
+        kept.update(features.stored(project, todo, key))
+    found = [kept[s.id] for s in segments]
+    segment_lemmas = [f.lemmas for f in found]
     parts = profile_parts_of(codebook)
     similarity = SimilaritySuggester(embedding_model=embedding_model)
     fit = space.fitted(
@@ -227,7 +230,7 @@ def score_project(
         refit=refit,
     )
     scores = _combine(
-        codebook, config, segments, segment_lemmas, [f.lexical for f in kept], similarity
+        codebook, config, segments, segment_lemmas, [f.lexical for f in found], similarity
     )
     return scores, ScoringWork(info, tokenised, len(todo), fit.refitted, fit.folded_in)
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from qualcode.nlp import (
     Pipeline,
     Token,
-    decode_tokens,
+    decoded_or_none,
     encode_tokens,
     store_tokens,
     tokens_of,
@@ -106,19 +106,20 @@ def _analyse(
     lexical: LexicalSuggester,
     items: Sequence[tuple[str, str | None]],
 ) -> list[tuple[str | None, str, dict[str, tuple[float, str]]]]:
-    """For (text, stored tokens or None): (new tokens or None, content lemmas, matches)."""
+    """For (text, stored tokens or None): (new tokens or None, content lemmas, matches).
+    Stored tokens that cannot be decoded (damaged) are made again, like missing ones."""
     from qualcode.suggest.similarity import lemma_text
 
-    fresh = [n for n, (_, stored) in enumerate(items) if stored is None]
+    decoded = [decoded_or_none(stored, text) if stored else None for text, stored in items]
+    fresh = [n for n, tokens in enumerate(decoded) if tokens is None]
     docs = iter(pipeline.nlp.pipe([items[n][0] for n in fresh], batch_size=256)) if fresh else None
     out = []
-    for text, stored in items:
-        if stored is None:
+    for (text, _), tokens in zip(items, decoded, strict=True):
+        encoded: str | None = None
+        if tokens is None:
             assert docs is not None
             tokens = tokens_of(next(docs))
-            encoded: str | None = encode_tokens(tokens)
-        else:
-            tokens, encoded = decode_tokens(stored, text), None
+            encoded = encode_tokens(tokens)
         out.append((encoded, lemma_text(tokens), matches_of(lexical, text, tokens)))
     return out
 
@@ -191,15 +192,25 @@ def analyse(
 # -- storing -----------------------------------------------------------------------------------
 
 
-def missing(project: Project, segments: Sequence[Segment], fingerprint: str) -> list[Segment]:
-    """The segments without features for this fingerprint."""
-    have = {
-        r[0]
-        for r in project.conn.execute(
-            "SELECT segment_id FROM segment_features WHERE fingerprint = ?", (fingerprint,)
-        )
-    }
-    return [s for s in segments if s.id not in have]
+def stored(project: Project, segments: Sequence[Segment], fingerprint: str) -> dict[int, Features]:
+    """The stored features of those ``segments`` that have them for this fingerprint. A row
+    that cannot be read (damaged) is left out: :func:`update` computes it again."""
+    wanted = {s.id for s in segments}
+    out = {}
+    rows = project.conn.execute(
+        "SELECT segment_id, lemmas, lexical FROM segment_features WHERE fingerprint = ?",
+        (fingerprint,),
+    )
+    for segment_id, lemmas, lexical in rows:
+        if segment_id not in wanted:
+            continue
+        try:
+            matches = {code: (score, why) for code, (score, why) in json.loads(lexical).items()}
+        except (ValueError, TypeError, AttributeError):
+            continue
+        if isinstance(lemmas, str):
+            out[segment_id] = Features(lemmas, matches)
+    return out
 
 
 def update(
@@ -212,8 +223,9 @@ def update(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Compute and store the features of ``todo`` for ``fingerprint`` (see :func:`missing`),
-    and the tokens of those that have none yet; returns how many were tokenised.
+    """Compute and store the features of ``todo`` for ``fingerprint`` (those :func:`stored`
+    does not give), and the tokens of those that have none yet (or damaged ones); returns how
+    many were tokenised.
 
     Written in batches, one transaction each: an interrupted run keeps what it finished.
     """
@@ -221,7 +233,7 @@ def update(
         return 0
     stored = _stored_tokens(project, pipeline, todo)
     items = [(s.text, stored.get(s.id)) for s in todo]
-    tokenised = sum(1 for _, tokens in items if tokens is None)
+    tokenised = 0
     counted = [0]
 
     def done(n: int) -> None:
@@ -234,6 +246,7 @@ def update(
     results = analyse(pipeline, lexical, items, workers=workers, done=done)
     for segment, (encoded, lemmas, matches) in zip(todo, results, strict=True):
         if encoded is not None:
+            tokenised += 1
             nlp_rows.append((segment.id, pipeline.name, encoded))
         feature_rows.append(
             (segment.id, fingerprint, lemmas, json.dumps(matches, ensure_ascii=False))
@@ -279,23 +292,6 @@ def _write(
             " VALUES (?, ?, ?, ?)",
             feature_rows,
         )
-
-
-def load(project: Project, segments: Sequence[Segment], fingerprint: str) -> list[Features]:
-    """The stored features of ``segments`` (all must have them: call :func:`update` first)."""
-    rows = {
-        r[0]: (r[1], r[2])
-        for r in project.conn.execute(
-            "SELECT segment_id, lemmas, lexical FROM segment_features WHERE fingerprint = ?",
-            (fingerprint,),
-        )
-    }
-    out = []
-    for segment in segments:
-        lemmas, lexical = rows[segment.id]
-        matches = {code: (score, text) for code, (score, text) in json.loads(lexical).items()}
-        out.append(Features(lemmas, matches))
-    return out
 
 
 def clear(conn: Any) -> None:
