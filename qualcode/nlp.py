@@ -223,6 +223,16 @@ def encode_tokens(tokens: Sequence[Token]) -> str:
 DAMAGED_TOKENS = (ValueError, TypeError, IndexError, KeyError)
 
 
+def token_items(data: str) -> list[Any]:
+    """The stored form that :func:`encode_tokens` wrote: per token ``[start, end, flags]``,
+    and its lemma as a fourth item when it is not the lower-case form. Raises one of
+    ``DAMAGED_TOKENS`` when the value is not such a list."""
+    items = json.loads(data)
+    if not isinstance(items, list):
+        raise TypeError("stored tokens are not a list")
+    return items
+
+
 def decoded_or_none(data: str, text: str) -> list[Token] | None:
     """:func:`decode_tokens`, or None when the stored value is damaged: tokens are derived
     data, so callers compute them again (or do without) instead of failing."""
@@ -233,9 +243,7 @@ def decoded_or_none(data: str, text: str) -> list[Token] | None:
 
 
 def decode_tokens(data: str, text: str) -> list[Token]:
-    items = json.loads(data)
-    if not isinstance(items, list):
-        raise TypeError("stored tokens are not a list")
+    items = token_items(data)
     out = []
     append = out.append
     for item in items:

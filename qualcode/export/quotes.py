@@ -531,13 +531,11 @@ class _Tokens:
     @classmethod
     def decode(cls, data: str, text: str) -> _Tokens | None:
         """From ``segment_nlp.tokens`` (see ``nlp.encode_tokens``); None without tokens."""
-        import json
-
-        from qualcode.nlp import DAMAGED_TOKENS, FLAG_SENT_START
+        from qualcode.nlp import DAMAGED_TOKENS, FLAG_SENT_START, token_items
         from qualcode.suggest.similarity import NOT_CONTENT, is_content_lemma
 
         try:
-            items = json.loads(data)
+            items = token_items(data)
             if not items:
                 return None
             # [start, end, flags] and the lemma when it is not the lower-case form
