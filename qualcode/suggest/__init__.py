@@ -205,7 +205,7 @@ def score_project(
     tokenised = 0
     if todo:
         pipeline = load_pipeline(model)
-        tokenised = features.update(
+        updated = features.update(
             project,
             pipeline,
             fit_lexical(codebook, pipeline),
@@ -213,7 +213,8 @@ def score_project(
             key,
             progress=(lambda d, t: progress("analysing", d, t)) if progress else None,
         )
-        kept.update(features.stored(project, todo, key))
+        tokenised = updated.tokenised
+        kept.update(updated.features)
     found = [kept[s.id] for s in segments]
     segment_lemmas = [f.lemmas for f in found]
     parts = profile_parts_of(codebook)

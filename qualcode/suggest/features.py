@@ -213,6 +213,14 @@ def stored(project: Project, segments: Sequence[Segment], fingerprint: str) -> d
     return out
 
 
+@dataclass(frozen=True)
+class Updated:
+    """What :func:`update` computed (and stored)."""
+
+    tokenised: int  # passages that had no usable stored tokens
+    features: dict[int, Features]  # segment id -> its features, as stored
+
+
 def update(
     project: Project,
     pipeline: Pipeline,
@@ -222,15 +230,16 @@ def update(
     *,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> int:
+) -> Updated:
     """Compute and store the features of ``todo`` for ``fingerprint`` (those :func:`stored`
-    does not give), and the tokens of those that have none yet (or damaged ones); returns how
-    many were tokenised.
+    does not give), and the tokens of those that have none yet (or damaged ones); returns
+    the features and how many passages were tokenised.
 
     Written in batches, one transaction each: an interrupted run keeps what it finished.
     """
+    computed: dict[int, Features] = {}
     if not todo:
-        return 0
+        return Updated(0, computed)
     stored = _stored_tokens(project, pipeline, todo)
     items = [(s.text, stored.get(s.id)) for s in todo]
     tokenised = 0
@@ -248,6 +257,7 @@ def update(
         if encoded is not None:
             tokenised += 1
             nlp_rows.append((segment.id, pipeline.name, encoded))
+        computed[segment.id] = Features(lemmas, matches)
         feature_rows.append(
             (segment.id, fingerprint, lemmas, json.dumps(matches, ensure_ascii=False))
         )
@@ -255,7 +265,7 @@ def update(
             _write(project, nlp_rows, feature_rows)
             nlp_rows, feature_rows = [], []
     _write(project, nlp_rows, feature_rows)
-    return tokenised
+    return Updated(tokenised, computed)
 
 
 def _stored_tokens(
