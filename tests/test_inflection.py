@@ -53,3 +53,38 @@ def test_compounds_with_known_parts_match(matcher: CompoundMatcher, word: str) -
 @pytest.mark.parametrize("word", ["vertrouwen", "schuldig", "onschuldig"])
 def test_words_whose_rest_is_no_word_do_not_match(matcher: CompoundMatcher, word: str) -> None:
     assert matcher.parts(word) == ()
+
+
+@pytest.mark.parametrize(
+    ("keyword", "word"),
+    [
+        ("chillen", "verschillen"),  # ver + schillen, not vers + chillen
+        ("rouwen", "wantrouwen"),
+        ("rouwen", "hertrouwen"),  # her + trouwen, not hert (a deer) + rouwen
+        ("chatten", "inschatten"),
+        ("pleger", "verpleger"),
+        ("cent", "procent"),
+        ("cent", "centrum"),
+        ("geld", "gelding"),
+        ("geld", "geregeld"),
+        ("omzet", "omzetting"),
+    ],
+)
+def test_derivations_that_look_like_compounds_do_not_match(keyword: str, word: str) -> None:
+    # found by running every keyword of the default codebook over spaCy's Dutch vocabulary
+    assert CompoundMatcher([keyword], dutch_vocabulary()).parts(word) == ()
+
+
+@pytest.mark.parametrize(
+    ("keyword", "word"),
+    [
+        ("cent", "eurocent"),
+        ("lening", "geldlening"),
+        ("rekening", "gasrekening"),
+        ("mantelzorg", "mantelzorgers"),
+        ("angst", "faalangst"),
+        ("pleger", "veelpleger"),
+    ],
+)
+def test_real_compounds_still_match(keyword: str, word: str) -> None:
+    assert CompoundMatcher([keyword], dutch_vocabulary()).parts(word) == (keyword,)

@@ -11,7 +11,13 @@ matches keyword ``k`` when
   ``eenzaamheidsgevoelens``) and the rest, after a linking ``s``/``e``/``en``/``-``, is a known
   word of at least 3 letters, or two such words (``schuldhulpverlening``: hulp + verlening).
   Derivations such as ``schuldig`` or ``zorgeloos`` do not match: ``ig`` is no word, and
-  suffixes that happen to be words too (``loos``, ``lijk``, ``baar``) do not count as parts.
+  suffixes that happen to be words too (``loos``, ``lijk``, ``baar``, ``ing``: ``gelding`` is
+  no kind of ``geld``) do not count as parts.
+
+Prefixes that happen to be words work the same way: ``ver``, ``her``, ``mis`` and ``wan`` make
+new words, not compounds (``verschillen`` holds no ``chillen``, ``wantrouwen`` no ``rouwen``,
+``verpleger`` no ``pleger``). These lists came from running every keyword over spaCy's whole
+Dutch vocabulary and reading which words it was found in.
 
 Known words are spaCy's Dutch lookup vocabulary (not the corpus's words: a segment's matches must
 not depend on the other transcripts, see ``suggest/features.py``). Keywords shorter
@@ -28,7 +34,16 @@ MIN_KEYWORD = 4
 MIN_PART = 3
 # Derivational suffixes that are also words: ``zorgeloos``, ``werkelijk`` and ``schuldloos`` are
 # derivations, not compounds of zorg/werk/schuld with loos/lijk.
-SUFFIX_WORDS = frozenset({"loos", "lozen", "lijk", "baar", "achtig", "schap", "dom", "matig"})
+SUFFIX_WORDS = frozenset(
+    {"loos", "lozen", "lijk", "baar", "achtig", "schap", "dom", "matig"}
+    | {"ing", "ingen", "ting", "tie", "end", "ende", "enden", "eren", "aal", "aar", "nis"}
+    | {"rum"}  # centrum is no kind of cent
+)
+# Prefixes that are also words (``vers``, ``want``: ver and wan plus a letter): what follows is
+# a derivation (verschillen, hertrouwen, misschatten, wantrouwen), not the head of a compound.
+PREFIX_WORDS = frozenset({"ver", "vers", "her", "mis", "wan", "want", "ger", "gem", "ins", "pro"})
+# Prefixes of derivations, also the short ones (in + schatten, be + ...): see ``_longer_head``.
+PREFIXES = PREFIX_WORDS | {"be", "ge", "er", "in", "on", "ont", "te"}
 
 
 class CompoundMatcher:
@@ -48,7 +63,17 @@ class CompoundMatcher:
             if link and not prefix.endswith(link):
                 continue
             stem = prefix[: len(prefix) - len(link)] if link else prefix
-            if self._is_word(stem):
+            if stem not in PREFIX_WORDS and self._is_word(stem):
+                return True
+        return False
+
+    def _longer_head(self, form: str, n: int) -> bool:
+        """Does ``form`` end in a longer word that holds the keyword (its last ``n`` letters)?
+        Then that word is the head: ``hertrouwen`` is her + trouwen, not hert + rouwen, and
+        ``verschillen`` is ver + schillen, not vers + chillen."""
+        for m in range(n + 1, len(form) - 1):
+            prefix = form[:-m]
+            if form[-m:] in self.known and (prefix in PREFIXES or self._head_ok(prefix)):
                 return True
         return False
 
@@ -88,7 +113,12 @@ class CompoundMatcher:
                     break
                 for form in forms:
                     head = form[-n:]
-                    if len(form) > n and head in self.keywords and self._head_ok(form[:-n]):
+                    if (
+                        len(form) > n
+                        and head in self.keywords
+                        and self._head_ok(form[:-n])
+                        and not self._longer_head(form, n)
+                    ):
                         found.append(head)
                         break
                 modifier = word[:n]
