@@ -2,7 +2,8 @@
 
 ``nl_core_news_sm`` (or the model the project settings name) is used when it is installed;
 otherwise an offline pipeline is built from spaCy's own Dutch language data: tokenizer,
-sentencizer and the lookup lemmatizer of ``spacy-lookups-data``. Nothing is downloaded.
+sentencizer and the lookup lemmatizer of ``spacy-lookups-data``, its table completed with the
+forms of spaCy's Dutch exception lists (``add_inflections``). Nothing is downloaded.
 
 Tokens are computed once per segment and stored in ``segment_nlp`` (offsets relative to the
 segment, lower-case form, lemma, flags), so re-scoring after a codebook change never re-runs
@@ -141,7 +142,7 @@ def pipeline_info(model: str | None = "nl_core_news_sm") -> PipelineInfo:
     spacy_version = installed("spacy")
     missing = f"{model} is not installed; " if model else ""
     return PipelineInfo(
-        f"blank-nl+lookup-{spacy_version}",
+        f"blank-nl+lookup+exc{LEMMA_RULES}-{spacy_version}",
         f"offline Dutch pipeline ({missing}spaCy {spacy_version} tokenizer, sentencizer "
         "and lookup lemmatizer)",
         fallback=True,
@@ -174,7 +175,65 @@ def load_pipeline(model: str | None = "nl_core_news_sm") -> Pipeline:
         nlp.add_pipe("sentencizer")
         nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
         nlp.initialize()
+        add_inflections(nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup"), nlp)
     return Pipeline(nlp, info.name, info.description, info.fallback)
+
+
+# Stored tokens are kept per pipeline name: raise this when add_inflections changes, so that
+# projects tokenise again with the new lemmas.
+LEMMA_RULES = 1
+
+# Frequent spoken forms the guesses below get wrong (found by reading the guessed lemmas of the
+# sample corpus): 'wist' is read as the adjective 'wis', 'genoeg' as the verb 'genoegen'.
+_FORMS = {"wist": "weten", "wisten": "weten", "genoeg": "genoeg"}
+
+
+def add_inflections(table: Any, nlp: Language) -> int:
+    """Add the irregular and inflected forms of spaCy's Dutch exception lists to the lookup
+    table: the lookup table alone leaves most forms as they are ('gedaan', 'kwam', 'mensen',
+    'afspraken'), so a keyword 'boodschappen doen voor' never met 'boodschappen gedaan voor'.
+
+    Without part-of-speech tags a form can only be guessed, so the guesses are careful:
+
+    - a stop word keeps its form, and so does a word that is a noun or a verb in its own right
+      ('week' is no form of 'wijken', 'bellen' no plural of 'bel');
+    - an adjective in its own right ('echt', 'genoeg') is read as a form of another word only
+      when it is a participle ('gedaan' → 'doen');
+    - a form of both a noun and a verb is read as the noun ('afspraken' → 'afspraak'), unless
+      the noun would be the form minus its plural -n ('zaten' → 'zitten', not 'zate');
+    - an adjective plus -s ('langs', 'straks') keeps its form.
+
+    Returns the number of forms added."""
+    from spacy.lookups import load_lookups
+
+    lookups = load_lookups("nl", ["lemma_exc", "lemma_index"])
+    exceptions, index = lookups.get_table("lemma_exc"), lookups.get_table("lemma_index")
+    strings = nlp.vocab.strings
+    words = {pos: set(index.get(strings.add(pos), ())) for pos in ("noun", "verb", "adj")}
+    readings = {pos: dict(exceptions.get(strings.add(pos), {})) for pos in ("noun", "adj", "verb")}
+    stop = nlp.Defaults.stop_words
+    own = words["noun"] | words["verb"]
+    added = 0
+    for form in sorted(set().union(*readings.values())):
+        if form in stop or form in own or form in table:
+            continue
+        if form in words["adj"] and not form.startswith("ge"):
+            continue
+        lemma = _guess(form, {pos: r[form][0] for pos, r in readings.items() if r.get(form)})
+        if lemma:
+            table.set(form, lemma)
+            added += 1
+    for form, lemma in _FORMS.items():
+        table.set(form, lemma)
+    return added + len(_FORMS)
+
+
+def _guess(form: str, lemmas: dict[str, str]) -> str | None:
+    if "noun" in lemmas and "verb" in lemmas and lemmas["noun"] == form[:-1]:
+        return lemmas["verb"]
+    if lemmas.get("adj") == form[:-1] and form.endswith("s"):
+        del lemmas["adj"]  # 'iets moois' is rare; 'langs' and 'straks' are adverbs
+    return lemmas.get("noun") or lemmas.get("adj") or lemmas.get("verb")
 
 
 _TOKEN_ATTRS = ["IDX", "LENGTH", "IS_SPACE", "IS_PUNCT", "IS_STOP", "SENT_START", "SPACY", "LEMMA"]

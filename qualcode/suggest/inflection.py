@@ -1,7 +1,8 @@
 """Dutch inflection fallbacks for matching keywords written in their base form.
 
-The offline lookup lemmatizer leaves many plurals and inflected adjectives as they are
-(``ouderen``, ``jongeren``, ``sociale``, ``eenzame``). ``base_forms`` proposes the base forms a
+The offline lemmatizer leaves the plurals and inflected adjectives that spaCy's Dutch tables do
+not list as they are (``coronaregels``, ``jongeren``), and a model's lemmatizer can miss some
+too. ``base_forms`` proposes the base forms a
 keyword may have been written in: plural ``-en``/``-n``/``-s``/``'s`` removed, adjective ``-e``
 removed with the vowel doubling of Dutch spelling restored (``sociale`` → ``sociaal``,
 ``grote`` → ``groot``). Only forms of at least four letters are proposed.
