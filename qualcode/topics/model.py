@@ -140,7 +140,9 @@ def embed(
     def tfidf() -> Any:
         # words in a single passage only add noise to the space once there are enough passages
         min_df = 2 if len(unit_lemmas) >= 100 else 1
-        return TfidfVectorizer(sublinear_tf=True, token_pattern=WORD_PATTERN, min_df=min_df)
+        return TfidfVectorizer(
+            sublinear_tf=True, token_pattern=WORD_PATTERN, min_df=min_df, stop_words=stop_words()
+        )
 
     vocabulary = len(tfidf().fit(unit_lemmas).vocabulary_)
     if vocabulary < 3:
