@@ -24,7 +24,7 @@ from qualcode.store import init_project
 from qualcode.suggest import suggest
 
 ROOT = Path(__file__).resolve().parent.parent
-SETS = ("heldout", "heldout2")
+SETS = ("heldout", "heldout2", "heldout3")
 
 
 def main() -> None:
