@@ -181,11 +181,34 @@ def load_pipeline(model: str | None = "nl_core_news_sm") -> Pipeline:
 
 # Stored tokens are kept per pipeline name: raise this when add_inflections changes, so that
 # projects tokenise again with the new lemmas.
-LEMMA_RULES = 1
+LEMMA_RULES = 2
 
-# Frequent spoken forms the guesses below get wrong (found by reading the guessed lemmas of the
-# sample corpus): 'wist' is read as the adjective 'wis', 'genoeg' as the verb 'genoegen'.
-_FORMS = {"wist": "weten", "wisten": "weten", "genoeg": "genoeg"}
+# Forms the guesses below get wrong, found by reading the guessed lemmas of the sample corpus
+# ('wist' is no form of the adjective 'wis') and of the codebook's keywords: participles that are
+# adjectives in their own right keep their form, so that 'gespannen' does not meet 'spannen' and
+# 'geïsoleerd' not 'het huis isoleren', and groups of people are no verbs ('verzorgenden').
+_PEOPLE = (
+    "verslaafde",
+    "verzorgende",
+    "gepensioneerde",
+    "leidinggevende",
+    "gedupeerde",
+    "gehandicapte",
+    "betrokkene",
+    "gedetineerde",
+)
+_FORMS = {
+    "wist": "weten",
+    "wisten": "weten",
+    "genoeg": "genoeg",
+    **{form: form for form in ("gespannen", "overvallen", "verslagen", "betrokken")},
+    **{
+        form + ending: form
+        for form in ("geïsoleerd", "gedeprimeerd", "gedesoriënteerd", "gepensioneerd")
+        for ending in ("", "e")
+    },
+    **{form + "n": form for form in _PEOPLE},
+}
 
 
 def add_inflections(table: Any, nlp: Language) -> int:

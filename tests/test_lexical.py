@@ -66,6 +66,8 @@ def test_verb_forms_match_through_the_lookup_lemmatizer(form: str) -> None:
         ("ouderen", "oudere"),
         ("geholpen", "helpen"),
         ("wist", "weten"),
+        ("geïsoleerde", "geïsoleerd"),  # an adjective: 'het huis isoleren' is something else
+        ("verzorgenden", "verzorgende"),  # people, not the verb 'verzorgen'
     ],
 )
 def test_the_exception_lists_complete_the_lookup_table(form: str, lemma: str) -> None:
@@ -76,7 +78,8 @@ def test_the_exception_lists_complete_the_lookup_table(form: str, lemma: str) ->
     "word",
     # nouns and verbs in their own right, adjectives that are no participle, adverbs in -s,
     # stop words: without part-of-speech tags these must keep their form
-    ["week", "groep", "man", "bellen", "werken", "echt", "langs", "straks", "genoeg", "het"],
+    ["week", "groep", "man", "bellen", "werken", "echt", "langs", "straks", "genoeg", "het"]
+    + ["gespannen", "overvallen"],
 )
 def test_words_in_their_own_right_keep_their_form(word: str) -> None:
     assert lemmatise_phrase(pipeline(), word) == (word,)
