@@ -78,8 +78,20 @@ def test_the_exception_lists_complete_the_lookup_table(form: str, lemma: str) ->
     "word",
     # nouns and verbs in their own right, adjectives that are no participle, adverbs in -s,
     # stop words: without part-of-speech tags these must keep their form
-    ["week", "groep", "man", "bellen", "werken", "echt", "langs", "straks", "genoeg", "het"]
-    + ["gespannen", "overvallen"],
+    [
+        "week",
+        "groep",
+        "man",
+        "bellen",
+        "werken",
+        "echt",
+        "langs",
+        "straks",
+        "genoeg",
+        "het",
+        "gespannen",
+        "overvallen",
+    ],
 )
 def test_words_in_their_own_right_keep_their_form(word: str) -> None:
     assert lemmatise_phrase(pipeline(), word) == (word,)
