@@ -1,9 +1,9 @@
 """Suggestion quality on a held-out test set: transcripts written and coded after the codebook
 was tuned, by a writer who never saw its keyword lists or any suggestion. ``benchmarks/heldout``
-is the first (looked at in three rounds since), ``benchmarks/heldout2`` the second. Never tune on
-these figures; see the README in each folder.
+and ``benchmarks/heldout2`` have since been read while improving the engine (development sets);
+``benchmarks/heldout3`` is the clean test. Never tune on it; see the README in each folder.
 
-    python benchmarks/heldout_report.py [--set heldout2] [--project /tmp/heldout]
+    python benchmarks/heldout_report.py [--set heldout2|heldout3] [--project /tmp/heldout]
         [--codebook codebooks/impact.yaml]
 """
 
