@@ -166,6 +166,9 @@ def test_parameters_adapt_to_the_size_of_the_study() -> None:
     assert (tiny.min_samples, sample.min_samples, large.min_samples) == (2, 3, 5)
     assert model_params(3000).min_samples == 5
     assert model_params(452, min_size=20).min_cluster_size == 20
+    # no topic may take more than a fifth of the passages, nor be capped below two of the smallest
+    assert (sample.max_cluster_size, large.max_cluster_size) == (90, 240)
+    assert tiny.max_cluster_size == 2 * tiny.min_cluster_size
     with pytest.raises(QualcodeError, match="at least 30"):
         model_params(MIN_UNITS - 1)
     with pytest.raises(QualcodeError, match="too large"):
@@ -322,15 +325,16 @@ def test_nearest_code_of_topics_in_the_sample_corpus(result) -> None:  # type: i
     from qualcode.topics import NEW_THEME, NEW_THEME_BELOW
 
     expected = {
-        "school": "doelgroep/kinderen_leerachterstand",
-        "dementie": "impact/psychisch/structuurverlies",
-        "uitvaart": "impact/existentieel/afscheid_rouw",
+        # school, kinderen, ouder: both children's codes fit, and lie within 0.02 of each other
+        "school": ("doelgroep/kinderen_leerachterstand", "doelgroep/kinderen_risicogezin"),
+        "dementie": ("impact/psychisch/structuurverlies",),
+        "uitvaart": ("impact/existentieel/afscheid_rouw",),
     }
-    for word, code in expected.items():
+    for word, codes in expected.items():
         topic = _topic_with(result, word)
-        assert (topic.nearest_code, topic.is_new) == (code, False), topic
+        assert topic.nearest_code in codes and not topic.is_new, topic
         assert topic.similarity >= NEW_THEME_BELOW
-        assert topic.nearest == f"{code} ({topic.similarity:.2f})"
+        assert topic.nearest == f"{topic.nearest_code} ({topic.similarity:.2f})"
     new = [t for t in result.topics if t.is_new]
     assert new, "the corpus has small talk that no code describes"
     for topic in new:
