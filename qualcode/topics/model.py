@@ -71,15 +71,15 @@ def model_params(n_units: int, min_size: int | None = None) -> ModelParams:
       in forty, between 5 and 40: 11 for the 450 passages of the sample corpus, 30 for 1,200.
     - ``min_samples`` a third of that, at most 5: HDBSCAN's default (equal to
       ``min_cluster_size``) is so conservative on small data that one cluster swallows most
-      passages (on the 2,544 sentences of the sample corpus: 2,503 in one topic with 13,
-      27 topics of at most 230 sentences with 5).
+      passages (on the 2,544 sentences of the sample corpus, without the size limit below:
+      1,642 in one topic with 13, 26 topics of at most 192 sentences with 5).
     - ``n_neighbors`` 15 (BERTopic's default) for larger studies, fewer for small ones so that
       a neighbourhood stays within one theme; always fewer than the passages.
     - ``n_components`` 5, and always fewer than the passages (UMAP's spectral start needs it).
     - ``max_cluster_size`` a fifth of the passages (at least twice the smallest topic): HDBSCAN's
       "excess of mass" choice sometimes prefers one cluster of nearly everything to the themes
       inside it, and which one it prefers can turn on a small change of the words (on the
-      sample corpus: 17 topics, or one of 435 of the 446 passages, after better lemmas).
+      sample corpus: 17 topics, or one of 435 of the 452 passages, after better lemmas).
     """
     if n_units < MIN_UNITS:
         raise QualcodeError(
