@@ -227,10 +227,7 @@ def add_inflections(table: Any, nlp: Language) -> int:
     - an adjective plus -s ('langs', 'straks') keeps its form.
 
     Returns the number of forms added."""
-    from spacy.lookups import load_lookups
-
-    lookups = load_lookups("nl", ["lemma_exc", "lemma_index"])
-    exceptions, index = lookups.get_table("lemma_exc"), lookups.get_table("lemma_index")
+    exceptions, index = _dutch_table("lemma_exc"), _dutch_table("lemma_index")
     strings = nlp.vocab.strings
     words = {pos: set(index.get(strings.add(pos), ())) for pos in ("noun", "verb", "adj")}
     readings = {pos: dict(exceptions.get(strings.add(pos), {})) for pos in ("noun", "adj", "verb")}
@@ -249,6 +246,15 @@ def add_inflections(table: Any, nlp: Language) -> int:
     for form, lemma in _FORMS.items():
         table.set(form, lemma)
     return added + len(_FORMS)
+
+
+@lru_cache(maxsize=4)
+def _dutch_table(name: str) -> Any:
+    """One of spacy-lookups-data's Dutch tables, read once per process (the lemma index is used
+    both to complete the lemmas and to know the words compounds are made of)."""
+    from spacy.lookups import load_lookups
+
+    return load_lookups("nl", [name]).get_table(name)
 
 
 def _guess(form: str, lemmas: dict[str, str]) -> str | None:
@@ -436,7 +442,6 @@ def dutch_vocabulary(pipeline: Pipeline | None = None) -> frozenset[str]:
     if _VOCABULARY is not None:
         return _VOCABULARY
     import_spacy()
-    from spacy.lookups import load_lookups
 
     table = None
     if pipeline is not None and pipeline.nlp.has_pipe("lemmatizer"):
@@ -444,9 +449,9 @@ def dutch_vocabulary(pipeline: Pipeline | None = None) -> frozenset[str]:
         if lookups.has_table("lemma_lookup"):
             table = lookups.get_table("lemma_lookup")
     if table is None:
-        table = load_lookups("nl", ["lemma_lookup"]).get_table("lemma_lookup")
+        table = _dutch_table("lemma_lookup")
     words = {v for v in table.values() if isinstance(v, str)}
-    index = load_lookups("nl", ["lemma_index"]).get_table("lemma_index")
+    index = _dutch_table("lemma_index")
     for pos in ("noun", "verb", "adj", "adv"):
         if pos in index:
             words.update(index[pos])

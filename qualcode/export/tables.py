@@ -32,11 +32,13 @@ def write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, An
 # Excel's limit: rows per sheet, the header included
 EXCEL_MAX_ROWS = 1_048_576
 HEADER_FILL = "DDEBF7"  # light blue behind the bold header
+# one sheet of a workbook: its title, its columns and its rows (column -> value)
+Sheet = tuple[str, Sequence[str], Sequence[Mapping[str, Any]]]
 
 
 def write_xlsx(
     path: Path,
-    sheets: Sequence[tuple[str, Sequence[str], Sequence[Mapping[str, Any]]]],
+    sheets: Sequence[Sheet],
     *,
     widths: Mapping[str, int] | None = None,
     wrap: Sequence[str] = (),
@@ -70,9 +72,7 @@ def write_xlsx(
     return book
 
 
-def _check_rows(
-    path: Path, sheets: Sequence[tuple[str, Sequence[str], Sequence[Mapping[str, Any]]]]
-) -> None:
+def _check_rows(path: Path, sheets: Sequence[Sheet]) -> None:
     for title, _, rows in sheets:
         if len(rows) >= EXCEL_MAX_ROWS:
             from qualcode.errors import QualcodeError
@@ -86,7 +86,7 @@ def _check_rows(
 
 def write_table(
     path: Path,
-    sheets: Sequence[tuple[str, Sequence[str], Sequence[Mapping[str, Any]]]],
+    sheets: Sequence[Sheet],
     *,
     widths: Mapping[str, int] | None = None,
     wrap: Sequence[str] = (),

@@ -53,7 +53,7 @@ class ModelParams:
     min_samples: int
     n_neighbors: int
     n_components: int
-    max_cluster_size: int = 0  # 0: no limit
+    max_cluster_size: int
     seed: int = SEED
 
     def to_dict(self) -> dict[str, int]:
@@ -147,11 +147,13 @@ def embed(
     from sklearn.preprocessing import Normalizer
     from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
+    stops = stop_words()
+
     def tfidf() -> Any:
         # words in a single passage only add noise to the space once there are enough passages
         min_df = 2 if len(unit_lemmas) >= 100 else 1
         return TfidfVectorizer(
-            sublinear_tf=True, token_pattern=WORD_PATTERN, min_df=min_df, stop_words=stop_words()
+            sublinear_tf=True, token_pattern=WORD_PATTERN, min_df=min_df, stop_words=stops
         )
 
     vocabulary = len(tfidf().fit(unit_lemmas).vocabulary_)
