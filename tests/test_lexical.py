@@ -296,6 +296,36 @@ def test_context_words_add_to_real_evidence() -> None:
     assert both.score > alone.score >= 0.5
 
 
+OVERLAP_BOOK = """
+    name: overlap
+    codes:
+      - id: digitaal
+        label: Digitaal
+        keywords: [beeldbellen]
+        context: [computer, computers]
+      - id: alleen
+        label: Alleen
+        keywords: [er alleen voor staan, alleen voor staan]
+"""
+
+
+def test_two_context_words_on_the_same_word_are_one_piece_of_evidence() -> None:
+    result = lexical_match("Hij had het op de computer voor me aangezet.", OVERLAP_BOOK)
+    assert len(result["digitaal"].hits) == 2  # both entries are found ...
+    assert result["digitaal"].score < 0.5  # ... but they count once: context alone stays below
+    assert result["digitaal"].explanation.count("context word") == 1
+
+
+def test_overlapping_phrases_count_once() -> None:
+    one = lexical_match("Moeders die er alleen voor staan.", OVERLAP_BOOK)["alleen"]
+    assert len(one.hits) == 2
+    assert one.score == 0.7  # one phrase's weight, no repeat bonus
+    two = lexical_match(
+        "Moeders die er alleen voor staan. Vaders die er alleen voor staan.", OVERLAP_BOOK
+    )["alleen"]
+    assert one.score < two.score < 0.8  # the same phrase elsewhere is a repeat, not new evidence
+
+
 def test_context_words_are_found_in_compounds_too() -> None:
     [hit] = lexical_match("De budgetcoachgesprekken gingen door.", CONTEXT_BOOK)["schulden"].hits
     assert hit.kind == "context"

@@ -602,7 +602,7 @@ class LexicalSuggester:
                 continue
             best: dict[str, Hit] = {}
             repeats = 0
-            for h in valid:
+            for h in self._one_per_span(valid):
                 key = h.evidence.split("|")[0]
                 if key in best:
                     repeats += 1
@@ -616,6 +616,22 @@ class LexicalSuggester:
                 round(score, 4), valid, self._explain(text, tokens, list(best.values()))
             )
         return results
+
+    def _one_per_span(self, hits: list[Hit]) -> list[Hit]:
+        """The strongest hit of each group of overlapping hits: 'computer' and 'computers',
+        or 'alleen voor staan' inside 'er alleen voor staan', found on the same words are one
+        piece of evidence, not two (two context words on one word must not make a suggestion)."""
+        out: list[Hit] = []
+        end = -1
+        for h in sorted(hits, key=lambda h: (h.token, -h.token_end)):
+            if out and h.token < end:
+                end = max(end, h.token_end)
+                if self.weights[h.kind] > self.weights[out[-1].kind]:
+                    out[-1] = h
+            else:
+                out.append(h)
+                end = h.token_end
+        return out
 
     def _explain(self, text: str, tokens: Sequence[Token], hits: list[Hit]) -> str:
         parts = []
