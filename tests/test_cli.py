@@ -178,6 +178,23 @@ def test_show_output_file(project_dir: Path, runner: CliRunner, tmp_path: Path) 
     assert len(json.loads(out.read_text(encoding="utf-8"))) == 4
 
 
+def test_ingest_warns_when_one_speaker_got_everything(
+    tmp_path: Path, project_dir: Path, runner: CliRunner
+) -> None:
+    """Labels qualcode does not know ('huisarts a -') leave all text with the moderator: that
+    must not pass silently, while a well-labelled file gives no such warning."""
+    lines = ["Moderator: Welkom allemaal."]
+    lines += [f"huisarts {'ab'[n % 2]} - Het spreekuur liep vol, week {n}." for n in range(8)]
+    merged = tmp_path / "fg_huisartsen.txt"
+    merged.write_text("\n\n".join(lines), encoding="utf-8")
+    result = invoke(runner, "ingest", merged, TRANSCRIPTS / "interview_ir.txt", "-p", project_dir)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1
+    assert "fg_huisartsen.txt: all 9 paragraphs were read as said by one speaker" in warnings[0]
+    assert "('Moderator')" in warnings[0]
+
+
 def test_ingest_with_metadata_and_unit(
     tmp_path: Path, project_dir: Path, runner: CliRunner
 ) -> None:

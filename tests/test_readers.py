@@ -415,6 +415,9 @@ def test_docx_reader_is_independent_of_file_name(tmp_path: Path) -> None:
         ("**Els Hoekstra (huisarts):** Ja.", "Els Hoekstra", "huisarts", None, "Ja."),
         ("Spreker 2: Ja. #00:12:31-4#", "Spreker 2", None, None, "Ja. #00:12:31-4#"),
         ("SPEAKER_01: Hallo.", "SPEAKER_01", None, None, "Hallo."),
+        ("Huisarts 1: Ja.", "Huisarts 1", None, None, "Ja."),
+        ("**Ouder 2 (vader):** Nou.", "Ouder 2", "vader", None, "Nou."),
+        ("Anna (00:04:12): Ja.", "Anna", None, "00:04:12", "Ja."),
     ],
 )
 def test_match_label(
@@ -459,6 +462,9 @@ def test_not_a_label(paragraph: str) -> None:
         ("Els Hoekstra", False),
         ("Ingrid", False),
         ("Mirjam de Wit", False),
+        ("Moderator 2", True),
+        ("Interviewer 1", True),
+        ("Huisarts 1", False),
     ],
 )
 def test_interviewer_by_label(label: str, interviewer: bool) -> None:
@@ -476,3 +482,21 @@ def test_paragraphs_to_turns_one_name_once_is_not_a_speaker() -> None:
     assert has_speakers
     assert [t.speaker for t in turns] == ["I", "R"]
     assert turns[1].paragraphs[1] == "Henk: ik kom niet meer naar buiten."
+
+
+def test_numbered_role_labels_are_speakers() -> None:
+    paras = [
+        Paragraph("Moderator: Wie wil beginnen?", 1),
+        Paragraph("Huisarts 1: Ik. Het spreekuur liep vol.", 2),
+        Paragraph("Huisarts 2: Bij ons ook.", 3),
+        Paragraph("Moderator 2: En de POH?", 4),
+        Paragraph("Huisarts 1: Die belde iedereen na.", 5),
+        Paragraph("Huisarts 2: Klopt.", 6),
+        Paragraph("Stap 1: dit staat er maar een keer.", 7),
+    ]
+    turns, has_speakers = paragraphs_to_turns(paras, file="x.txt")
+    assert has_speakers
+    assert [t.speaker for t in turns] == [
+        "Moderator", "Huisarts 1", "Huisarts 2", "Moderator 2", "Huisarts 1", "Huisarts 2"
+    ]  # fmt: skip
+    assert turns[-1].paragraphs[-1] == "Stap 1: dit staat er maar een keer."  # said once: text

@@ -158,6 +158,29 @@ def _check_metadata(meta: Metadata, parsed: Sequence[_Parsed], project: Project)
                 )
 
 
+# A labelled document whose text all goes to one speaker over this many paragraphs is more
+# likely a transcript whose other labels were not understood than a monologue.
+ONE_SPEAKER_PARAGRAPHS = 6
+
+
+def _speaker_warnings(p: _Parsed) -> list[str]:
+    """Say so when a document with speaker labels gave all its text to a single speaker: the
+    other speakers' labels were probably not recognised, and everyone's words were merged."""
+    transcript = p.transcript
+    if transcript is None or not transcript.has_speakers:
+        return []
+    speakers = {t.speaker for t in transcript.turns}
+    paragraphs = sum(len(t.paragraphs) for t in transcript.turns)
+    if len(speakers) != 1 or paragraphs < ONE_SPEAKER_PARAGRAPHS:
+        return []
+    return [
+        f"{p.path}: all {paragraphs} paragraphs were read as said by one speaker "
+        f"('{next(iter(speakers))}'); if others speak in it, their labels were not recognised. "
+        "Use labels such as 'Naam:', 'R2:' or 'Deelnemer 2:', or list the speakers in the "
+        "metadata file (--metadata)"
+    ]
+
+
 def _speaker_rows(p: _Parsed, meta: Metadata | None) -> list[tuple[str, str | None, bool, dict]]:
     """(label, role, is_interviewer, attributes) in order of first appearance."""
     smeta = meta.speakers_of(p.name) if meta else {}
@@ -397,6 +420,7 @@ def ingest_files(
                 if p.name not in existing:
                     _insert_document(project, p, meta, unit, max_words, p.name)
                     report.added.append(p.name)
+                    report.warnings.extend(_speaker_warnings(p))
                     continue
                 old_id, old_sha = existing[p.name]
                 if old_sha == p.sha256:
@@ -413,6 +437,7 @@ def ingest_files(
                     conn.execute("DELETE FROM documents WHERE id = ?", (old_id,))
                     conn.execute("UPDATE documents SET name = ? WHERE id = ?", (p.name, new_id))
                     report.replaced.append(p.name)
+                    report.warnings.extend(_speaker_warnings(p))
             if meta:
                 batch = {p.name for p in parsed}
                 for name, (doc_id, _) in existing.items():

@@ -4,12 +4,14 @@ Recognised at the start of a paragraph (after an optional timestamp and markdown
 
 - role conventions: ``Interviewer:``, ``I:``, ``R:``, ``R3:``, ``Moderator:``, ``Deelnemer 4:``,
   ``Spreker 1``, ``Respondent:``, ``Vraag:``/``Antwoord:``, ``SPEAKER_01:``;
-- names: ``Els Hoekstra:``, ``Fatima El Amrani:``, ``Joke:`` and ``Naam (rol):``;
+- names: ``Els Hoekstra:``, ``Fatima El Amrani:``, ``Joke:``, ``Naam (rol):``, ``Naam (00:04:12):``
+  and numbered roles such as ``Huisarts 1:`` or ``Ouder 2:``;
 - timestamps before or after the label: ``[00:12:31] R:``, ``00:12:31 R:``, ``R: ... #00:12:31-4#``,
   ``Spreker 1 [00:00:05]`` on a line of its own (the text follows on the next line).
 
-A name label is only trusted when it recurs in the document or is known from the metadata,
-so that a sentence like ``Kijk: zo zit dat`` is not mistaken for a speaker.
+A name label (numbered roles included) is only trusted when it recurs in the document or is
+known from the metadata, so that a sentence like ``Kijk: zo zit dat`` is not mistaken for a
+speaker.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ LABEL_RE = re.compile(
 LABEL_LINE_RE = re.compile(
     rf"{_LEAD}{_BOLD}{_LABEL}{_ROLE}\s*(?P<ts2>{_TS})?\s*{_BOLD}\s*:?\s*{_BOLD}\s*$"
 )
+_TIME_ONLY = re.compile(TIMESTAMP)
 TRAILING_TS_RE = re.compile(rf"\s*(?P<ts>#{TIMESTAMP}(?:-\d+)?#|\[{TIMESTAMP}\])\s*$")
 
 INTERVIEWER_RE = re.compile(
-    r"^(?:interviewer|interviewster|int|i\d*|moderator|moderatrice|mod|m|gespreksleider|"
+    r"^(?:interviewer(?:\s*\d+)?|interviewster|int|i\d*|moderator(?:\s*\d+)?|moderatrice|mod|m|gespreksleider|"
     r"gespreksleidster|facilitator|onderzoeker|onderzoekster|vraag|v|vraagsteller)$",
     re.IGNORECASE,
 )
@@ -87,6 +90,8 @@ def looks_like_name(label: str) -> bool:
     if label.lower() in _NOT_NAMES or len(label) > 40:
         return False
     words = label.split()
+    if len(words) > 1 and words[-1].isdigit():
+        words = words[:-1]  # a numbered role: ``Huisarts 1``, ``Ouder 2``
     if not words or not words[0][0].isupper():
         return False
     for word in words:
@@ -127,11 +132,14 @@ def match_label(paragraph: str) -> LabelMatch | None:
     convention = is_convention(label)
     if not convention and not looks_like_name(label):
         return None
-    role = m.group("role")
+    role, timestamp = m.group("role"), _first_ts(m)
+    if role and _TIME_ONLY.fullmatch(role.strip()):
+        # ``Anna (00:04:12):`` is a time, not a role
+        role, timestamp = None, timestamp or role.strip()
     return LabelMatch(
         label=label,
         role=role.strip() if role else None,
-        timestamp=_first_ts(m),
+        timestamp=timestamp,
         rest=paragraph[rest_start:].strip(),
         convention=convention,
     )
