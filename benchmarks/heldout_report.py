@@ -1,9 +1,10 @@
 """Suggestion quality on a held-out test set: transcripts written and coded after the codebook
 was tuned, by a writer who never saw its keyword lists or any suggestion. ``benchmarks/heldout``
 and ``benchmarks/heldout2`` have since been read while improving the engine (development sets);
-``benchmarks/heldout3`` is the clean test. Never tune on it; see the README in each folder.
+``benchmarks/heldout3`` and ``benchmarks/heldout4`` are clean tests. Never tune on them; see the
+README in each folder.
 
-    python benchmarks/heldout_report.py [--set heldout2|heldout3] [--project /tmp/heldout]
+    python benchmarks/heldout_report.py [--set heldout2|heldout3|heldout4] [--project /tmp/heldout]
         [--codebook codebooks/impact.yaml]
 """
 
@@ -24,7 +25,7 @@ from qualcode.store import init_project
 from qualcode.suggest import suggest
 
 ROOT = Path(__file__).resolve().parent.parent
-SETS = ("heldout", "heldout2", "heldout3")
+SETS = ("heldout", "heldout2", "heldout3", "heldout4")
 
 
 def main() -> None:
