@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -137,7 +138,7 @@ def pipeline_info(model: str | None = "nl_core_news_sm") -> PipelineInfo:
         )
     if meta is not None:
         version = meta.get("version", "?")
-        name = f"{meta.get('lang', 'nl')}_{meta.get('name', model)}-{version}"
+        name = f"{meta.get('lang', 'nl')}_{meta.get('name', model)}-{version}+tok{TOKENIZER_RULES}"
         return PipelineInfo(name, f"spaCy model {model} {version}", fallback=False)
     spacy_version = installed("spacy")
     missing = f"{model} is not installed; " if model else ""
@@ -176,12 +177,44 @@ def load_pipeline(model: str | None = "nl_core_news_sm") -> Pipeline:
         nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
         nlp.initialize()
         add_inflections(nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup"), nlp)
-    return Pipeline(nlp, info.name, info.description, info.fallback)
+    pipeline = Pipeline(nlp, info.name, info.description, info.fallback)
+    split_word_abbreviations(nlp, dutch_vocabulary(pipeline))
+    return pipeline
 
 
-# Stored tokens are kept per pipeline name: raise this when add_inflections changes, so that
-# projects tokenise again with the new lemmas.
-LEMMA_RULES = 2
+# Stored tokens of an installed model are kept per model version and this number: raise it
+# when split_word_abbreviations changes.
+TOKENIZER_RULES = 1
+# Abbreviations that are written before a name or in the middle of a sentence far more often
+# than their word ends one: they keep their full stop.
+_TITLES = frozenset({"mevr", "mr", "ms", "prof", "ing", "bv", "cf", "no", "pr", "dr", "drs", "ir"})
+
+
+def split_word_abbreviations(nlp: Language, words: frozenset[str]) -> int:
+    """Let the full stop after an everyday word be a full stop. spaCy's Dutch tokenizer keeps
+    abbreviations such as 'vol.', 'dat.', 'me.' and 'u.' in one piece, so at the end of a
+    spoken sentence ('de agenda zat vol.', 'hij belde me.') the word was not found and the
+    sentence ran on into the next. Initials ('J.') and titles keep their exception. Returns
+    the number of exceptions dropped. ``words``: the Dutch words (:func:`dutch_vocabulary`)."""
+    rules = nlp.tokenizer.rules
+    drop = {
+        key
+        for key in rules
+        if key.endswith(".")
+        and key[:-1].isalpha()
+        and (key[:-1].islower() or key[:-1].istitle())
+        and (len(key) > 2 or key[:-1].lower() == "u")
+        and key[:-1].lower() in words
+        and key[:-1].lower() not in _TITLES
+    }
+    if drop:
+        nlp.tokenizer.rules = {k: v for k, v in rules.items() if k not in drop}
+    return len(drop)
+
+
+# Stored tokens are kept per pipeline name: raise this when add_inflections, _FORMS or the
+# tokenizer changes (split_word_abbreviations), so that projects tokenise again.
+LEMMA_RULES = 3
 
 # Forms the guesses below get wrong, found by reading the guessed lemmas of the sample corpus
 # ('wist' is no form of the adjective 'wis') and of the codebook's keywords: participles that are
@@ -201,6 +234,17 @@ _FORMS = {
     "wist": "weten",
     "wisten": "weten",
     "genoeg": "genoeg",
+    "genomen": "nemen",  # not the plural of 'genoom'
+    "gedachten": "gedachte",  # not a form of 'gedenken'
+    "'s": "'s",  # 's morgens, 's avonds: not 'zijn'
+    # past forms of verbs that are stop words, in expressions such as 'zat thuis', 'stond er
+    # alleen voor' and 'werd ontslagen'
+    **{form: "zitten" for form in ("zat",)},
+    **{form: "staan" for form in ("stond",)},
+    **{form: "worden" for form in ("werd", "werden")},
+    **{form: "zijn" for form in ("was",)},
+    **{form: "moeten" for form in ("moest",)},
+    **{form: "willen" for form in ("wilde",)},
     **{form: form for form in ("gespannen", "overvallen", "verslagen", "betrokken")},
     **{
         form + ending: form
@@ -243,9 +287,64 @@ def add_inflections(table: Any, nlp: Language) -> int:
         if lemma:
             table.set(form, lemma)
             added += 1
+    for form, lemma in weak_verb_forms(words["verb"]).items():
+        if form in stop or form in own or form in table:
+            continue
+        if form in words["adj"] and not _PAST.match(form):
+            continue  # 'overbelast', 'verlicht', 'gebruikt' are adjectives in their own right
+        table.set(form, lemma)
+        added += 1
     for form, lemma in _FORMS.items():
         table.set(form, lemma)
     return added + len(_FORMS)
+
+
+_VOWELS = "aeiouy"
+# A weak past form without the prefixes of participles: the lemma index lists a few such forms
+# as adjectives ('maakte', 'werkte', 'zorgde'), wrongly.
+_PAST = re.compile(r"^(?!be|ge|ver|ont|her|er|on)\w+(?:te|de)n?$")
+
+
+def verb_stem(infinitive: str) -> str | None:
+    """The stem of a regular Dutch verb ('maken' → 'maak', 'bellen' → 'bel', 'leven' → 'leef',
+    'wandelen' → 'wandel'); None for infinitives that do not end in -en."""
+    if not infinitive.endswith("en") or len(infinitive) < 4 or infinitive[-3] in _VOWELS:
+        return None  # also 'zien', 'doen': monosyllables whose forms are irregular
+    stem = infinitive[:-2]
+    if len(stem) >= 2 and stem[-1] == stem[-2] and stem[-1] not in _VOWELS:
+        stem = stem[:-1]  # bellen → bel
+    elif (
+        len(stem) >= 3
+        and stem[-1] not in _VOWELS
+        and stem[-2] in "aeou"
+        and stem[-3] not in _VOWELS
+        and not (stem[-2] == "e" and stem[-1] in "lmnr" and _vowel_groups(stem) > 1)
+    ):
+        stem = stem[:-1] + stem[-2] + stem[-1]  # maken → maak, but wandelen → wandel
+    return stem[:-1] + {"v": "f", "z": "s"}.get(stem[-1], stem[-1])
+
+
+def _vowel_groups(word: str) -> int:
+    return sum(c in _VOWELS and (i == 0 or word[i - 1] not in _VOWELS) for i, c in enumerate(word))
+
+
+def weak_verb_forms(verbs: Iterable[str]) -> dict[str, str]:
+    """The present third person and the weak past forms of ``verbs``: 'werkt', 'werkte' and
+    'werkten' → 'werken' ('t kofschip: -te after a voiceless consonant of the infinitive, else
+    -de). Strong verbs get a wrong past this way ('lopen' → 'loopte'), which is harmless: such a
+    form does not occur, and their real forms come from spaCy's exception list."""
+    out: dict[str, str] = {}
+    for verb in verbs:
+        if not verb.isalpha() or not verb.islower():
+            continue
+        stem = verb_stem(verb)
+        if stem is None or len(stem) < 2:
+            continue
+        past = "te" if verb[-3] in "tkfsxp" or verb[:-2].endswith("ch") else "de"
+        forms = [stem if stem.endswith("t") else stem + "t", stem + past, stem + past + "n"]
+        for form in forms:
+            out.setdefault(form, verb)
+    return out
 
 
 @lru_cache(maxsize=4)

@@ -225,7 +225,7 @@ def test_a_model_folder_is_named_from_its_meta_without_loading_spacy(tmp_path: P
     nlp.to_disk(tmp_path / "model")
     info = pipeline_info(str(tmp_path / "model"))
     assert not info.fallback
-    assert info.name == "nl_test_pipeline-1.2.3"
+    assert info.name == "nl_test_pipeline-1.2.3+tok1"  # + our tokenizer rules
     loaded = load_pipeline(str(tmp_path / "model"))
     assert loaded.name == info.name and [t.text for t in loaded.nlp("Ik ben moe.")][-1] == "."
     assert pipeline_info("not_a_model_xyz").fallback

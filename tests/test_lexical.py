@@ -16,7 +16,7 @@ from coding_helpers import (
     pipeline,
 )
 
-from qualcode.nlp import dutch_vocabulary, lemmatise_phrase, tokens_of
+from qualcode.nlp import dutch_vocabulary, lemmatise_phrase, tokens_of, weak_verb_forms
 from qualcode.suggest.compounds import MIN_KEYWORD, CompoundMatcher
 
 
@@ -68,6 +68,18 @@ def test_verb_forms_match_through_the_lookup_lemmatizer(form: str) -> None:
         ("wist", "weten"),
         ("geïsoleerde", "geïsoleerd"),  # an adjective: 'het huis isoleren' is something else
         ("verzorgenden", "verzorgende"),  # people, not the verb 'verzorgen'
+        ("genomen", "nemen"),  # not the plural of 'genoom'
+        ("gedachten", "gedachte"),
+        ("zat", "zitten"),  # stop words, but 'zat thuis' must meet 'thuis zitten'
+        ("werd", "worden"),
+        # weak verbs: present and past forms made from the infinitive ('t kofschip)
+        ("werkte", "werken"),
+        ("zorgde", "zorgen"),
+        ("maakten", "maken"),
+        ("leefde", "leven"),
+        ("verhuisde", "verhuizen"),
+        ("wandelde", "wandelen"),
+        ("leent", "lenen"),
     ],
 )
 def test_the_exception_lists_complete_the_lookup_table(form: str, lemma: str) -> None:
@@ -95,6 +107,43 @@ def test_the_exception_lists_complete_the_lookup_table(form: str, lemma: str) ->
 )
 def test_words_in_their_own_right_keep_their_form(word: str) -> None:
     assert lemmatise_phrase(pipeline(), word) == (word,)
+
+
+@pytest.mark.parametrize(
+    ("infinitive", "forms"),
+    [
+        ("maken", ["maakt", "maakte", "maakten"]),
+        ("bellen", ["belt", "belde", "belden"]),
+        ("praten", ["praat", "praatte", "praatten"]),
+        ("leven", ["leeft", "leefde", "leefden"]),
+        ("wandelen", ["wandelt", "wandelde", "wandelden"]),
+        ("lachen", ["lacht", "lachte", "lachten"]),
+        ("zien", []),  # a monosyllable: its forms are irregular
+    ],
+)
+def test_weak_verb_forms(infinitive: str, forms: list[str]) -> None:
+    assert list(weak_verb_forms([infinitive])) == forms
+
+
+@pytest.mark.parametrize(
+    ("sentence", "word"),
+    [
+        ("De agenda zat vol.", "vol"),
+        ("Hij belde me.", "me"),
+        ("Dank u.", "u"),
+        ("Dat zei ze van dat.", "dat"),
+    ],
+)
+def test_an_everyday_word_at_the_end_of_a_sentence_is_not_an_abbreviation(
+    sentence: str, word: str
+) -> None:
+    tokens = [t.text for t in pipeline().nlp(sentence)]
+    assert tokens[-2:] == [word, "."]
+
+
+def test_initials_and_titles_keep_their_full_stop() -> None:
+    tokens = [t.text for t in pipeline().nlp("Mevr. J. de Vries en prof. Bakker kwamen.")]
+    assert tokens[:2] == ["Mevr.", "J."] and "prof." in tokens
 
 
 def test_a_phrase_with_a_verb_matches_its_past_forms() -> None:
