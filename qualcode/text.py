@@ -13,6 +13,9 @@ ANNOTATION_RE = re.compile(
     r"\[(?!\d{1,2}:\d{2})[^\[\]\n]{1,40}\]"
     r"|\((?:lacht|lachen|lachend|gelach|stilte|zucht|zuchten|pauze|onverstaanbaar|"
     r"overlappend|hoest|kucht|knikt|geroezemoes|onderbreking|onderbroken|telefoon gaat|"
+    r"zacht|zachtjes|fluistert|fluisterend|huilt|huilend|snikt|geëmotioneerd|emotioneel|"
+    r"glimlacht|grinnikt|slikt|(?:lange |korte )?(?:stilte|pauze)|schudt (?:het|zijn|haar) hoofd|"
+    r"verbinding valt weg|verbinding hapert|"
     r"iedereen lacht|[a-zë\s]{1,25} lacht|[a-zë\s]{1,25} knikt)\)",
     re.IGNORECASE,
 )

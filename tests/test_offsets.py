@@ -223,3 +223,17 @@ def test_offsets_with_characters_outside_the_bmp(tmp_path: Path, project: Projec
     ):
         assert text[start:end] == sql_text
     assert text.endswith("“bloemen” 💐.")
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Ik weet het niet (zacht) meer.", 5),
+        ("Ja (lange stilte) nee.", 2),
+        ("(schudt het hoofd) Nee.", 1),
+        ("Het was (lacht) leuk.", 3),
+        ("Hij (de buurman) kwam.", 4),  # an aside in brackets is spoken text
+    ],
+)
+def test_stage_directions_are_not_words(text: str, words: int) -> None:
+    assert count_words(text) == words
