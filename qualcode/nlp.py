@@ -334,7 +334,9 @@ def weak_verb_forms(verbs: Iterable[str]) -> dict[str, str]:
     -de). Strong verbs get a wrong past this way ('lopen' → 'loopte'), which is harmless: such a
     form does not occur, and their real forms come from spaCy's exception list."""
     out: dict[str, str] = {}
-    for verb in verbs:
+    # shortest first, so that a form two verbs share goes to the current spelling ('speelde':
+    # 'spelen', not the old 'speelen'); sorted, so that the lemmas never depend on set order
+    for verb in sorted(verbs, key=lambda v: (len(v), v)):
         if not verb.isalpha() or not verb.islower():
             continue
         stem = verb_stem(verb)
