@@ -71,8 +71,8 @@ def model_params(n_units: int, min_size: int | None = None) -> ModelParams:
       in forty, between 5 and 40: 11 for the 450 passages of the sample corpus, 30 for 1,200.
     - ``min_samples`` a third of that, at most 5: HDBSCAN's default (equal to
       ``min_cluster_size``) is so conservative on small data that one cluster swallows most
-      passages (on the 2,544 sentences of the sample corpus, without the size limit below:
-      1,642 in one topic with 13, 26 topics of at most 192 sentences with 5).
+      passages (on the 2,553 sentences of the sample corpus, without the size limit below:
+      2,150 in one topic with the default; 24 topics of at most 240 sentences with 5).
     - ``n_neighbors`` 15 (BERTopic's default) for larger studies, fewer for small ones so that
       a neighbourhood stays within one theme; always fewer than the passages.
     - ``n_components`` 5, and always fewer than the passages (UMAP's spectral start needs it).
