@@ -239,12 +239,13 @@ _FORMS = {
     "'s": "'s",  # 's morgens, 's avonds: not 'zijn'
     # past forms of verbs that are stop words, in expressions such as 'zat thuis', 'stond er
     # alleen voor' and 'werd ontslagen'
-    **{form: "zitten" for form in ("zat",)},
-    **{form: "staan" for form in ("stond",)},
-    **{form: "worden" for form in ("werd", "werden")},
-    **{form: "zijn" for form in ("was",)},
-    **{form: "moeten" for form in ("moest",)},
-    **{form: "willen" for form in ("wilde",)},
+    "zat": "zitten",
+    "stond": "staan",
+    "werd": "worden",
+    "werden": "worden",
+    "was": "zijn",
+    "moest": "moeten",
+    "wilde": "willen",
     **{form: form for form in ("gespannen", "overvallen", "verslagen", "betrokken")},
     **{
         form + ending: form

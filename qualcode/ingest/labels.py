@@ -39,8 +39,8 @@ _TIME_ONLY = re.compile(TIMESTAMP)
 TRAILING_TS_RE = re.compile(rf"\s*(?P<ts>#{TIMESTAMP}(?:-\d+)?#|\[{TIMESTAMP}\])\s*$")
 
 INTERVIEWER_RE = re.compile(
-    r"^(?:interviewer(?:\s*\d+)?|interviewster|int|i\d*|moderator(?:\s*\d+)?|moderatrice|mod|m|gespreksleider|"
-    r"gespreksleidster|facilitator|onderzoeker|onderzoekster|vraag|v|vraagsteller)$",
+    r"^(?:interviewer(?:\s*\d+)?|interviewster|int|i\d*|moderator(?:\s*\d+)?|moderatrice|mod|m|"
+    r"gespreksleider|gespreksleidster|facilitator|onderzoeker|onderzoekster|vraag|v|vraagsteller)$",
     re.IGNORECASE,
 )
 RESPONDENT_RE = re.compile(
