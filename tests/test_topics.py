@@ -328,7 +328,7 @@ def test_nearest_code_of_topics_in_the_sample_corpus(result) -> None:  # type: i
         # school, kinderen, ouder: both children's codes fit, and lie within 0.02 of each other
         "school": ("doelgroep/kinderen_leerachterstand", "doelgroep/kinderen_risicogezin"),
         "dementie": ("impact/psychisch/structuurverlies",),
-        "uitvaart": ("impact/existentieel/afscheid_rouw",),
+        "digid": ("impact/sociaal/digitale_kloof",),
     }
     for word, codes in expected.items():
         topic = _topic_with(result, word)
