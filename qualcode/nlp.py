@@ -3,7 +3,9 @@
 ``nl_core_news_sm`` (or the model the project settings name) is used when it is installed;
 otherwise an offline pipeline is built from spaCy's own Dutch language data: tokenizer,
 sentencizer and the lookup lemmatizer of ``spacy-lookups-data``, its table completed with the
-forms of spaCy's Dutch exception lists (``add_inflections``). Nothing is downloaded.
+forms of spaCy's Dutch exception lists and the regular forms of its verbs (``add_inflections``).
+Either pipeline's tokenizer lets a full stop after an everyday word end the sentence
+(``split_word_abbreviations``). Nothing is downloaded.
 
 Tokens are computed once per segment and stored in ``segment_nlp`` (offsets relative to the
 segment, lower-case form, lemma, flags), so re-scoring after a codebook change never re-runs
@@ -182,8 +184,8 @@ def load_pipeline(model: str | None = "nl_core_news_sm") -> Pipeline:
     return pipeline
 
 
-# Stored tokens of an installed model are kept per model version and this number: raise it
-# when split_word_abbreviations changes.
+# Stored tokens are kept per pipeline name. An installed model's name holds this number, the
+# offline pipeline's holds LEMMA_RULES (below): when split_word_abbreviations changes, raise both.
 TOKENIZER_RULES = 1
 # Abbreviations that are written before a name or in the middle of a sentence far more often
 # than their word ends one: they keep their full stop.
@@ -212,8 +214,8 @@ def split_word_abbreviations(nlp: Language, words: frozenset[str]) -> int:
     return len(drop)
 
 
-# Stored tokens are kept per pipeline name: raise this when add_inflections, _FORMS or the
-# tokenizer changes (split_word_abbreviations), so that projects tokenise again.
+# In the offline pipeline's name: raise it when add_inflections, _FORMS, weak_verb_forms or
+# split_word_abbreviations change, so that projects tokenise again.
 LEMMA_RULES = 3
 
 # Forms the guesses below get wrong, found by reading the guessed lemmas of the sample corpus
@@ -308,7 +310,8 @@ _PAST = re.compile(r"^(?!be|ge|ver|ont|her|er|on)\w+(?:te|de)n?$")
 
 def verb_stem(infinitive: str) -> str | None:
     """The stem of a regular Dutch verb ('maken' → 'maak', 'bellen' → 'bel', 'leven' → 'leef',
-    'wandelen' → 'wandel'); None for infinitives that do not end in -en."""
+    'wandelen' → 'wandel'); None for infinitives that do not end in -en. Not the vowel rule of
+    ``inflection.base_forms``: in verbs an ``i`` stays short ('beschadigen' → 'beschadig')."""
     if not infinitive.endswith("en") or len(infinitive) < 4 or infinitive[-3] in _VOWELS:
         return None  # also 'zien', 'doen': monosyllables whose forms are irregular
     stem = infinitive[:-2]

@@ -11,7 +11,7 @@ import unicodedata
 # `[onverstaanbaar]`, `(lacht)`, `[naam]`, `(stilte)`, `[overlappend]`, `[00:12:31]` excluded.
 ANNOTATION_RE = re.compile(
     r"\[(?!\d{1,2}:\d{2})[^\[\]\n]{1,40}\]"
-    r"|\((?:lacht|lachen|lachend|gelach|stilte|zucht|zuchten|pauze|onverstaanbaar|"
+    r"|\((?:lacht|lachen|lachend|gelach|zucht|zuchten|onverstaanbaar|"
     r"overlappend|hoest|kucht|knikt|geroezemoes|onderbreking|onderbroken|telefoon gaat|"
     r"zacht|zachtjes|fluistert|fluisterend|huilt|huilend|snikt|geëmotioneerd|emotioneel|"
     r"glimlacht|grinnikt|slikt|(?:lange |korte )?(?:stilte|pauze)|schudt (?:het|zijn|haar) hoofd|"
